@@ -1,0 +1,84 @@
+//! The errors a request can end in, each answered the way APIM answers it: the right status
+//! and a JSON body `{"statusCode": N, "message": "…"}` that names no internals.
+
+use crate::proxy::body::ResponseBody;
+use http::{header, HeaderValue, Response, StatusCode};
+use std::time::Duration;
+
+/// Why the gateway answered instead of the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayError {
+    /// No API or operation matches, or the API does not accept this protocol.
+    NotFound,
+    /// The API requires a subscription key and none was sent.
+    MissingKey,
+    /// The key is unknown, its subscription is not active, or it does not cover the API.
+    InvalidKey,
+    /// No configuration has been applied yet.
+    NotConfigured,
+    /// The backend could not be reached or broke the exchange; `reason` goes to logs and
+    /// metrics (`connect`, `protocol`).
+    BackendUnavailable { reason: &'static str },
+    /// The backend did not send response headers in time.
+    BackendTimeout(Duration),
+}
+
+impl GatewayError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MissingKey | Self::InvalidKey => StatusCode::UNAUTHORIZED,
+            Self::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BackendUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            Self::BackendTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotFound => "Resource not found".into(),
+            Self::MissingKey => "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.".into(),
+            Self::InvalidKey => "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.".into(),
+            Self::NotConfigured => "The gateway has not received a configuration yet.".into(),
+            Self::BackendUnavailable { .. } => "The backend service could not be reached.".into(),
+            Self::BackendTimeout(t) => format!("The backend service did not respond within {} s.", t.as_secs_f64()),
+        }
+    }
+
+    /// A short word for logs and metrics, for errors that are the backend's.
+    pub fn backend_reason(&self) -> Option<&'static str> {
+        match self {
+            Self::BackendUnavailable { reason } => Some(reason),
+            Self::BackendTimeout(_) => Some("timeout"),
+            _ => None,
+        }
+    }
+
+    /// A short word for the access log.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::MissingKey => "missing_subscription_key",
+            Self::InvalidKey => "invalid_subscription_key",
+            Self::NotConfigured => "not_configured",
+            Self::BackendUnavailable { reason } => reason,
+            Self::BackendTimeout(_) => "timeout",
+        }
+    }
+
+    pub fn into_response(self) -> Response<ResponseBody> {
+        json_response(self.status(), &self.message())
+    }
+}
+
+/// An APIM-shaped JSON answer.
+pub fn json_response(status: StatusCode, message: &str) -> Response<ResponseBody> {
+    let body = serde_json::json!({ "statusCode": status.as_u16(), "message": message });
+    let mut resp = Response::new(ResponseBody::full(body.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
+}

@@ -1,0 +1,100 @@
+//! [`Exchange`]: what the gateway learns about one request as it passes through (matched
+//! API, operation, product, subscription, backend time, bytes), finished once the response
+//! body is done by recording metrics and writing the access-log line.
+
+use crate::access_log::{AccessLog, AccessRecord};
+use crate::metrics::{Label, Metrics};
+use http::{HeaderValue, Method};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Metrics and access log, shared by every request.
+#[derive(Debug)]
+pub struct Telemetry {
+    pub metrics: Metrics,
+    pub access_log: Option<AccessLog>,
+}
+
+/// One request's record.
+#[derive(Debug)]
+pub struct Exchange {
+    telemetry: Arc<Telemetry>,
+    started: Instant,
+    pub request_id: HeaderValue,
+    method: Method,
+    /// Path without the query string (which may hold a subscription key); only kept when
+    /// the access log is on.
+    path: Option<Box<str>>,
+    client_ip: IpAddr,
+    pub api: Label,
+    pub operation: Label,
+    pub product: Option<Arc<str>>,
+    pub subscription: Option<Arc<str>>,
+    pub status: u16,
+    pub backend_time: Option<Duration>,
+    pub error: Option<&'static str>,
+    pub bytes_in: Arc<AtomicU64>,
+}
+
+impl Exchange {
+    pub fn start(
+        telemetry: Arc<Telemetry>,
+        started: Instant,
+        request_id: HeaderValue,
+        method: Method,
+        path: &str,
+        client_ip: IpAddr,
+    ) -> Box<Self> {
+        let path = telemetry.access_log.as_ref().map(|_| path.into());
+        Box::new(Self {
+            telemetry,
+            started,
+            request_id,
+            method,
+            path,
+            client_ip,
+            api: Label::none(),
+            operation: Label::none(),
+            product: None,
+            subscription: None,
+            status: 0,
+            backend_time: None,
+            error: None,
+            bytes_in: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Records the request; called once its response body is done.
+    pub fn finish(self: Box<Self>, bytes_out: u64) {
+        let took = self.started.elapsed();
+        let t = &self.telemetry;
+        t.metrics
+            .record_request(&self.api, &self.operation, self.status, took);
+        let Some(log) = &t.access_log else { return };
+        let non_empty = |l: &Label| (!l.0.is_empty()).then(|| l.0.clone());
+        let (api, operation) = (non_empty(&self.api), non_empty(&self.operation));
+        log.write(&AccessRecord {
+            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            request_id: self.request_id.to_str().unwrap_or(""),
+            client_ip: self.client_ip.to_string(),
+            method: self.method.as_str(),
+            path: self.path.as_deref().unwrap_or(""),
+            status: self.status,
+            api: api.as_deref(),
+            operation: operation.as_deref(),
+            product: self.product.as_deref(),
+            subscription: self.subscription.as_deref(),
+            duration_ms: millis(took),
+            backend_ms: self.backend_time.map(millis),
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            bytes_out,
+            error: self.error,
+        });
+    }
+}
+
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}

@@ -1,0 +1,124 @@
+//! [`Gateway`]: the state every request shares (the current runtime behind one `ArcSwap`,
+//! backend clients, telemetry) and the one way to change it, [`Gateway::apply`], which
+//! compiles a snapshot off the hot path and swaps it in atomically.
+
+use crate::access_log::AccessLog;
+use crate::exchange::Telemetry;
+use crate::metrics::Metrics;
+use crate::net::TrustedProxies;
+use crate::proxy::client::{ClientSettings, UpstreamClients};
+use crate::runtime::Runtime;
+use arc_swap::ArcSwapOption;
+use portico_model::Snapshot;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Behaviour settings of the data plane (listener settings are in [`crate::server`]).
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// How long the backend may take to send response headers (APIM's default is 300 s).
+    pub backend_timeout: Duration,
+    pub backend_connect_timeout: Duration,
+    /// Front proxies whose `X-Forwarded-Proto`/`-Host` are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Write one JSON access-log line per request to standard output.
+    pub access_log: bool,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self {
+            backend_timeout: Duration::from_secs(300),
+            backend_connect_timeout: Duration::from_secs(10),
+            trusted_proxies: TrustedProxies::default(),
+            access_log: true,
+        }
+    }
+}
+
+/// State shared by every request.
+#[derive(Debug)]
+pub struct Shared {
+    pub runtime: ArcSwapOption<Runtime>,
+    pub clients: UpstreamClients,
+    pub telemetry: Arc<Telemetry>,
+    pub trusted_proxies: TrustedProxies,
+    pub backend_timeout: Duration,
+}
+
+/// A gateway: cheap to clone, all clones share one state.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    shared: Arc<Shared>,
+}
+
+impl Gateway {
+    pub fn new(options: GatewayOptions) -> Self {
+        Self::with_access_log(options.clone(), options.access_log.then(AccessLog::stdout))
+    }
+
+    /// A gateway whose access log goes to `access_log` (tests capture it this way).
+    pub fn with_access_log(options: GatewayOptions, access_log: Option<AccessLog>) -> Self {
+        let clients = UpstreamClients::new(&ClientSettings {
+            connect_timeout: options.backend_connect_timeout,
+            pool_idle_timeout: Duration::from_secs(90),
+            pool_max_idle_per_host: 1024,
+        });
+        Self {
+            shared: Arc::new(Shared {
+                runtime: ArcSwapOption::empty(),
+                clients,
+                telemetry: Arc::new(Telemetry {
+                    metrics: Metrics::new(),
+                    access_log,
+                }),
+                trusted_proxies: options.trusted_proxies,
+                backend_timeout: options.backend_timeout,
+            }),
+        }
+    }
+
+    /// Compiles `snapshot` and makes it the configuration every new request sees. Requests
+    /// already in flight finish on the runtime they started with. On error nothing changes.
+    pub fn apply(&self, snapshot: &Snapshot) -> Result<(), String> {
+        let started = Instant::now();
+        let result = Runtime::compile(snapshot);
+        let metrics = &self.shared.telemetry.metrics;
+        match result {
+            Ok(runtime) => {
+                self.shared.runtime.store(Some(Arc::new(runtime)));
+                metrics.record_reload(true, Some(snapshot.revision()));
+                tracing::info!(revision = snapshot.revision(), took_ms = started.elapsed().as_secs_f64() * 1e3, "configuration applied");
+                Ok(())
+            }
+            Err(e) => {
+                metrics.record_reload(false, None);
+                Err(e)
+            }
+        }
+    }
+
+    /// Counts a configuration that was refused before it reached [`Gateway::apply`] (for
+    /// example a file that failed validation).
+    pub fn record_refused_config(&self) {
+        self.shared.telemetry.metrics.record_reload(false, None);
+    }
+
+    /// The revision being served, if any.
+    pub fn revision(&self) -> Option<u64> {
+        self.shared.runtime.load().as_ref().map(|r| r.revision)
+    }
+
+    /// Whether a configuration has been applied (what `/readyz` reports).
+    pub fn is_ready(&self) -> bool {
+        self.shared.runtime.load().is_some()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.telemetry.metrics
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}

@@ -1,0 +1,25 @@
+//! Portico's gateway: the data plane that serves a configuration to clients.
+//!
+//! A request's path through the code: [`server`] accepts it, [`handler`] routes it with the
+//! compiled [`runtime`] (API by path, operation by template, subscription key), and
+//! [`proxy`] forwards it to the backend and streams the answer back. The runtime is swapped
+//! atomically by [`Gateway::apply`], fed by a config source such as [`config_file`].
+//! [`metrics`], [`exchange`] and [`access_log`] record what happened.
+//!
+//! Nothing here touches a store: configurations arrive as validated `Snapshot`s.
+
+pub mod access_log;
+pub mod config_file;
+pub mod errors;
+pub mod exchange;
+pub mod gateway;
+pub mod handler;
+pub mod metrics;
+pub mod net;
+pub mod proxy;
+mod query;
+pub mod runtime;
+pub mod server;
+
+pub use gateway::{Gateway, GatewayOptions};
+pub use server::{serve_http, serve_ops, ListenerLimits, ShutdownSignal};

@@ -1,0 +1,143 @@
+//! Body types of the proxy. Bodies stream frame by frame in both directions; nothing here
+//! buffers. [`ResponseBody`] also finishes the request's [`Exchange`] (metrics and access log)
+//! when it is dropped, which is when the last byte was sent or the client went away.
+
+use crate::exchange::Exchange;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+/// A client's request body on its way to the backend, counting the bytes it carries.
+#[derive(Debug)]
+pub struct RequestBody {
+    inner: Incoming,
+    bytes: Arc<AtomicU64>,
+}
+
+impl RequestBody {
+    pub fn new(inner: Incoming, bytes: Arc<AtomicU64>) -> Self {
+        Self { inner, bytes }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        if let Some(Ok(f)) = &frame {
+            if let Some(data) = f.data_ref() {
+                self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// What a response carries: nothing, a small body the gateway made, or the backend's stream.
+#[derive(Debug)]
+enum Content {
+    Empty,
+    Full(Option<Bytes>),
+    Upstream(Incoming),
+}
+
+/// A response body on its way to the client.
+#[derive(Debug)]
+pub struct ResponseBody {
+    content: Content,
+    bytes: u64,
+    exchange: Option<Box<Exchange>>,
+}
+
+impl ResponseBody {
+    pub fn empty() -> Self {
+        Self::from_content(Content::Empty)
+    }
+
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        Self::from_content(Content::Full(Some(bytes.into())))
+    }
+
+    pub fn upstream(body: Incoming) -> Self {
+        Self::from_content(Content::Upstream(body))
+    }
+
+    fn from_content(content: Content) -> Self {
+        Self {
+            content,
+            bytes: 0,
+            exchange: None,
+        }
+    }
+
+    /// Attaches the exchange to finish when this body is done.
+    pub fn finishing(mut self, exchange: Box<Exchange>) -> Self {
+        self.exchange = Some(exchange);
+        self
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let frame = match &mut self.content {
+            Content::Empty => None,
+            Content::Full(data) => data.take().map(|d| Ok(Frame::data(d))),
+            Content::Upstream(body) => ready!(Pin::new(body).poll_frame(cx)),
+        };
+        if let Some(Ok(f)) = &frame {
+            if let Some(data) = f.data_ref() {
+                self.bytes += data.len() as u64;
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.content {
+            Content::Empty => true,
+            Content::Full(data) => data.is_none(),
+            Content::Upstream(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.content {
+            Content::Empty => SizeHint::with_exact(0),
+            Content::Full(data) => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+            Content::Upstream(body) => body.size_hint(),
+        }
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        if let Some(exchange) = self.exchange.take() {
+            exchange.finish(self.bytes);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Portico's resource model: the APIM-shaped resources an operator declares, the declarative
+//! document that holds them, their validation, and the [`Snapshot`] a gateway runs.
+//!
+//! This crate does no I/O. Reading files, watching them and talking to a control plane live in
+//! the gateway and control-plane crates; they hand text to [`Document::parse`] and get back
+//! either a document or every problem found in it, each with its line, column or field path.
+
+mod document;
+mod errors;
+mod resources;
+mod secret;
+mod snapshot;
+pub mod template;
+mod validate;
+
+pub use document::{Document, DocumentFormat};
+pub use errors::{ConfigError, ConfigErrors};
+pub use resources::{
+    Api, Backend, BackendProtocol, BackendTls, BackendType, NamedValue, Operation, Product,
+    Protocol, Subscription, SubscriptionKeyParameterNames, SubscriptionScope, SubscriptionState,
+};
+pub use secret::Secret;
+pub use snapshot::Snapshot;
