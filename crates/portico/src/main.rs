@@ -1,1 +1,37 @@
-fn main() {}
+//! `portico`: the command line. Parses arguments, sets up logging and the async runtime,
+//! and hands over to the library crates; no gateway or control-plane logic lives here.
+
+mod cli;
+mod gateway_cmd;
+mod logging;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init(cli.log_format);
+    let result = match cli.command {
+        cli::Command::Gateway(args) => gateway_cmd::run(args),
+        cli::Command::Echo(args) => echo_cmd(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portico: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn echo_cmd(args: cli::EchoArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        tracing::info!(listen = %listener.local_addr()?, "echo backend started");
+        portico_echo::serve(listener).await;
+        Ok(())
+    })
+}

@@ -1,0 +1,93 @@
+//! Command-line arguments. Every listener address and tunable has an environment-variable
+//! twin (`PORTICO_…`) so container deployments need no wrapper script.
+
+use crate::logging::LogFormat;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use portico_gateway::net::IpRange;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about = "API management gateway with APIM-compatible resources and policies")]
+pub struct Cli {
+    /// Format of operational logs on standard error.
+    #[arg(long, global = true, env = "PORTICO_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a gateway that serves a declarative document, reloading it when it changes.
+    Gateway(GatewayArgs),
+    /// Run the echo backend used by the quick start: answers with a JSON description of each
+    /// request, or streams a request body back.
+    Echo(EchoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EchoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PORTICO_ECHO_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Declarative document (YAML or JSON) to serve; watched and hot-reloaded.
+    #[arg(long, env = "PORTICO_CONFIG")]
+    pub config: PathBuf,
+    /// Address of the client-facing HTTP listener.
+    #[arg(long, env = "PORTICO_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Address of the ops listener (/healthz, /readyz, /metrics).
+    #[arg(long, env = "PORTICO_OPS_LISTEN", default_value = "127.0.0.1:9091")]
+    pub ops_listen: SocketAddr,
+    /// Worker threads; defaults to the number of CPUs. Use 1 to compare with one nginx worker.
+    #[arg(long, env = "PORTICO_WORKERS")]
+    pub workers: Option<usize>,
+    /// Time a backend has to send response headers (APIM's forward-request default is 300 s).
+    #[arg(long, env = "PORTICO_BACKEND_TIMEOUT", default_value = "300s", value_parser = humantime::parse_duration)]
+    pub backend_timeout: Duration,
+    /// Time to open a TCP (and TLS) connection to a backend.
+    #[arg(long, env = "PORTICO_BACKEND_CONNECT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub backend_connect_timeout: Duration,
+    /// Time a client has to send a request head; also the HTTP/1.1 keep-alive idle timeout.
+    #[arg(long, env = "PORTICO_HEADER_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// Largest request head in bytes (request line and headers); larger requests get 431.
+    #[arg(long, env = "PORTICO_MAX_HEADER_BYTES", default_value_t = 32 * 1024)]
+    pub max_header_bytes: usize,
+    /// Client connections served at once; more wait to be accepted.
+    #[arg(long, env = "PORTICO_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Time requests in flight get to finish after SIGTERM or SIGINT.
+    #[arg(long, env = "PORTICO_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// Front proxies (IPs or CIDR ranges, comma-separated) whose X-Forwarded-Proto and
+    /// X-Forwarded-Host are believed, e.g. an Application Gateway subnet.
+    #[arg(long, env = "PORTICO_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpRange>,
+    /// One JSON access-log line per request on standard output.
+    #[arg(long, env = "PORTICO_ACCESS_LOG", value_enum, default_value = "on")]
+    pub access_log: Switch,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}
