@@ -1,0 +1,307 @@
+//! Proxying end to end: forwarded headers, streaming bodies, WebSocket, TLS backends,
+//! backend failures and the listener's protections.
+
+mod common;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::BodyExt;
+use portico_gateway::net::TrustedProxies;
+use portico_gateway::{GatewayOptions, ListenerLimits};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn open_api(service_url: &str) -> String {
+    format!(
+        "apis:\n  - id: api\n    path: api\n    serviceUrl: '{service_url}'\n    subscriptionRequired: false\n    protocols: [http, ws]\n    operations:\n      - {{ id: all, method: '*', urlTemplate: '/*' }}\n"
+    )
+}
+
+async fn open_gateway() -> TestGateway {
+    let backend = start_backend().await;
+    TestGateway::start(&open_api(&format!("http://{backend}"))).await
+}
+
+#[tokio::test]
+async fn forwarding_headers_are_added_and_hop_by_hop_removed() {
+    let gw = open_gateway().await;
+    let a = get(
+        &gw.url("/api/h"),
+        &[
+            ("Connection", "keep-alive, X-Secret"),
+            ("X-Secret", "1"),
+            ("Keep-Alive", "timeout=5"),
+            ("X-Forwarded-For", "203.0.113.9"),
+            ("X-Forwarded-Proto", "https"),
+            ("X-Kept", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    let seen = |h: &str| a.backend_header(h);
+    assert_eq!(seen("x-forwarded-for").as_deref(), Some("203.0.113.9, 127.0.0.1"));
+    assert_eq!(seen("x-forwarded-proto").as_deref(), Some("http"), "an untrusted peer cannot claim https");
+    assert_eq!(seen("x-forwarded-host"), Some(gw.addr.to_string()));
+    assert_eq!(seen("x-kept").as_deref(), Some("yes"));
+    assert_eq!(seen("x-secret"), None);
+    assert_eq!(seen("keep-alive"), None);
+    assert!(seen("host").unwrap().starts_with("127.0.0.1:"), "Host is the backend's");
+}
+
+#[tokio::test]
+async fn a_trusted_front_proxy_keeps_its_forwarded_proto_and_host() {
+    let backend = start_backend().await;
+    let options = GatewayOptions {
+        trusted_proxies: TrustedProxies::new(vec!["127.0.0.0/8".parse().unwrap()]),
+        ..options()
+    };
+    let gw = TestGateway::start_with(&open_api(&format!("http://{backend}")), options, ListenerLimits::default()).await;
+    let a = get(&gw.url("/api/h"), &[("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "api.contoso.com")]).await;
+    assert_eq!(a.backend_header("x-forwarded-proto").as_deref(), Some("https"));
+    assert_eq!(a.backend_header("x-forwarded-host").as_deref(), Some("api.contoso.com"));
+}
+
+#[tokio::test]
+async fn request_ids_and_trace_context_are_kept_or_created() {
+    let gw = open_gateway().await;
+    let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let a = get(&gw.url("/api/x"), &[("x-request-id", "abc-123"), ("traceparent", tp)]).await;
+    assert_eq!(a.backend_header("x-request-id").as_deref(), Some("abc-123"));
+    assert_eq!(a.backend_header("traceparent").as_deref(), Some(tp));
+    let a = get(&gw.url("/api/x"), &[]).await;
+    let generated = a.backend_header("x-request-id").unwrap();
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    let log = gw.access_log_lines().await;
+    assert_eq!(log[0]["requestId"], "abc-123");
+    assert_eq!(log[1]["requestId"], generated.as_str());
+    assert_eq!(log[1]["status"], 200);
+    assert_eq!(log[1]["api"], "api");
+    assert!(log[1]["durationMs"].as_f64().unwrap() > 0.0);
+    assert!(log[1]["bytesOut"].as_u64().unwrap() > 0);
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[tokio::test]
+async fn large_bodies_stream_both_ways_with_flat_memory() {
+    const SIZE: u64 = 256 * 1024 * 1024;
+    let gw = open_gateway().await;
+    let before = rss_bytes();
+
+    let upload = http::Request::post(gw.url("/api/count")).body(zeros(SIZE)).unwrap();
+    let a = send(upload).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(std::str::from_utf8(&a.body).unwrap(), SIZE.to_string());
+
+    let resp = client().request(http::Request::get(gw.url(&format!("/api/bytes/{SIZE}"))).body(empty()).unwrap()).await.unwrap();
+    let mut body = resp.into_body();
+    let mut received = 0u64;
+    while let Some(frame) = body.frame().await {
+        received += frame.unwrap().into_data().map(|d| d.len() as u64).unwrap_or(0);
+    }
+    assert_eq!(received, SIZE);
+
+    let grown = rss_bytes().saturating_sub(before);
+    assert!(grown < 64 * 1024 * 1024, "memory grew by {} MiB while streaming {} MiB", grown >> 20, SIZE >> 20);
+    let log = gw.access_log_lines().await;
+    assert_eq!(log[0]["bytesIn"], SIZE);
+    assert_eq!(log[1]["bytesOut"], SIZE);
+}
+
+async fn start_websocket_echo() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+                while let Some(Ok(msg)) = ws.next().await {
+                    if msg.is_text() || msg.is_binary() {
+                        ws.send(msg).await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn websocket_upgrades_pass_through() {
+    let backend = start_websocket_echo().await;
+    let gw = TestGateway::start(&open_api(&format!("ws://{backend}"))).await;
+    let (mut ws, resp) = tokio_tungstenite::connect_async(format!("ws://{}/api/chat", gw.addr)).await.expect("upgrade through the gateway");
+    assert_eq!(resp.status(), 101);
+    for text in ["hello", "through", "portico"] {
+        ws.send(tokio_tungstenite::tungstenite::Message::text(text)).await.unwrap();
+        let echoed = ws.next().await.unwrap().unwrap();
+        assert_eq!(echoed.into_text().unwrap().as_str(), text);
+    }
+    ws.close(None).await.unwrap();
+
+    // An API that does not list ws refuses the upgrade.
+    let backend = start_websocket_echo().await;
+    let doc = open_api(&format!("ws://{backend}")).replace("[http, ws]", "[http]");
+    let gw = TestGateway::start(&doc).await;
+    let err = tokio_tungstenite::connect_async(format!("ws://{}/api/chat", gw.addr)).await.unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+}
+
+#[tokio::test]
+async fn backend_down_is_502_and_counted() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let gw = TestGateway::start(&open_api(&format!("http://127.0.0.1:{port}"))).await;
+    let a = get(&gw.url("/api/x"), &[]).await;
+    assert_apim_error(&a, 502, "The backend service could not be reached");
+    let metrics = get(&format!("http://{}/metrics", gw.ops), &[]).await;
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(text.contains(r#"portico_backend_errors_total{api="api",reason="connect"} 1"#), "{text}");
+    assert_eq!(gw.access_log_lines().await[0]["error"], "connect");
+}
+
+#[tokio::test]
+async fn backend_timeout_is_504() {
+    let backend = start_backend().await;
+    let options = GatewayOptions { backend_timeout: Duration::from_millis(300), ..options() };
+    let gw = TestGateway::start_with(&open_api(&format!("http://{backend}")), options, ListenerLimits::default()).await;
+    let started = Instant::now();
+    let a = get(&gw.url("/api/slow/5000"), &[]).await;
+    assert_apim_error(&a, 504, "The backend service did not respond within 0.3 s");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(get(&gw.url("/api/slow/10"), &[]).await.status, 200);
+}
+
+/// Sends raw bytes and returns what comes back until the server closes or 5 s pass.
+async fn raw_exchange(addr: SocketAddr, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn oversized_headers_get_431() {
+    let gw = open_gateway().await;
+    let big = "a".repeat(64 * 1024);
+    let req = format!("GET /api/x HTTP/1.1\r\nHost: gw\r\nX-Big: {big}\r\nConnection: close\r\n\r\n");
+    let answer = raw_exchange(gw.addr, req.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
+    // A normal request still works.
+    assert_eq!(get(&gw.url("/api/x"), &[]).await.status, 200);
+}
+
+#[tokio::test]
+async fn slow_request_heads_are_cut_off() {
+    let backend = start_backend().await;
+    let limits = ListenerLimits { header_timeout: Duration::from_millis(300), ..ListenerLimits::default() };
+    let gw = TestGateway::start_with(&open_api(&format!("http://{backend}")), options(), limits).await;
+    let started = Instant::now();
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"GET /api/x HTTP/1.1\r\nHost: gw\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection should have been closed");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_for_a_slot() {
+    let backend = start_backend().await;
+    let limits = ListenerLimits { max_connections: 1, ..ListenerLimits::default() };
+    let gw = TestGateway::start_with(&open_api(&format!("http://{backend}")), options(), limits).await;
+    let mut first = TcpStream::connect(gw.addr).await.unwrap();
+    first.write_all(b"GET /api/x HTTP/1.1\r\nHost: gw\r\n\r\n").await.unwrap();
+    let mut buf = [0u8; 12];
+    first.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 200");
+
+    let second = tokio::spawn({
+        let addr = gw.addr;
+        async move { raw_exchange(addr, b"GET /api/y HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n").await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "the second connection must wait while the first holds the only slot");
+    drop(first);
+    let answer = tokio::time::timeout(Duration::from_secs(5), second).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.80}");
+}
+
+#[tokio::test]
+async fn the_apim_status_probe_answers_without_routing() {
+    let gw = open_gateway().await;
+    assert_eq!(get(&gw.url("/status-0123456789abcdef"), &[]).await.status, 200);
+}
+
+/// A TLS backend with a self-signed certificate for `localhost`, offering HTTP/2 and
+/// HTTP/1.1 by ALPN. It answers with the HTTP version it saw in `x-backend-version`.
+async fn start_tls_backend() -> SocketAddr {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der()));
+    let mut config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else { return };
+                let service = hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+                    let version = format!("{:?}", req.version());
+                    let mut resp = portico_echo::echo(req).await?;
+                    resp.headers_mut().insert("x-backend-version", version.parse().unwrap());
+                    Ok::<_, std::convert::Infallible>(resp)
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn tls_backends_are_verified_and_spoken_to_over_http2() {
+    let backend = start_tls_backend().await;
+    let port = backend.port();
+    let doc = format!(
+        r#"
+apis:
+  - {{ id: verified, path: verified, serviceUrl: "https://localhost:{port}", subscriptionRequired: false,
+       operations: [{{ id: all, method: GET, urlTemplate: "/*" }}] }}
+  - {{ id: unverified, path: unverified, backendId: self-signed, subscriptionRequired: false,
+       operations: [{{ id: all, method: GET, urlTemplate: "/*" }}] }}
+backends:
+  - id: self-signed
+    url: https://localhost:{port}
+    tls: {{ validateCertificateChain: false, validateCertificateName: false }}
+"#
+    );
+    let gw = TestGateway::start(&doc).await;
+    // The self-signed certificate is not in the system roots: refused by default.
+    assert_apim_error(&get(&gw.url("/verified/x"), &[]).await, 502, "The backend service could not be reached");
+    // With verification turned off for that backend, the request goes through on HTTP/2.
+    let a = get(&gw.url("/unverified/x"), &[]).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.headers["x-backend-version"], "HTTP/2.0");
+    assert_eq!(a.json()["path"], "/x");
+}
