@@ -63,7 +63,9 @@ pub async fn echo(req: Request<Incoming>) -> Result<Response<Body>, Infallible> 
             .map_err(|never| match never {})
             .boxed(),
     );
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Ok(resp)
 }

@@ -21,9 +21,16 @@ const SETTLE: Duration = Duration::from_millis(100);
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {errors}")]
     Invalid { path: PathBuf, errors: ConfigErrors },
+    #[error(
+        "{path} is empty; an empty configuration is refused (write `apis: []` to serve nothing)"
+    )]
+    Empty { path: PathBuf },
     #[error("{path}: {message}")]
     Compile { path: PathBuf, message: String },
 }
@@ -50,20 +57,34 @@ impl FileSource {
     /// Reads, validates and applies the file. Unchanged content is not applied again.
     pub fn load(&mut self) -> Result<bool, LoadError> {
         let path = self.path.clone();
-        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Read {
+            path: path.clone(),
+            source,
+        })?;
         if self.last_text.as_deref() == Some(text.as_str()) {
             return Ok(false);
+        }
+        if text.trim().is_empty() {
+            // Almost always a file caught mid-write; serving nothing is never what was meant.
+            self.gateway.record_refused_config();
+            return Err(LoadError::Empty { path });
         }
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let snapshot = Document::parse_valid(&text, DocumentFormat::detect(name, &text))
             .and_then(|doc| Snapshot::new(self.revision + 1, doc))
             .map_err(|errors| {
                 self.gateway.record_refused_config();
-                LoadError::Invalid { path: path.clone(), errors }
+                LoadError::Invalid {
+                    path: path.clone(),
+                    errors,
+                }
             })?;
         self.gateway
             .apply(&snapshot)
-            .map_err(|message| LoadError::Compile { path: path.clone(), message })?;
+            .map_err(|message| LoadError::Compile {
+                path: path.clone(),
+                message,
+            })?;
         self.revision = snapshot.revision();
         self.last_text = Some(text);
         Ok(true)
@@ -72,11 +93,12 @@ impl FileSource {
     /// Watches the file and reloads on every change until `shutdown` fires.
     pub async fn watch(mut self, shutdown: crate::server::ShutdownSignal) -> notify::Result<()> {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
-                let _ = tx.send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    let _ = tx.send(());
+                }
+            })?;
         watcher.watch(watch_dir(&self.path), RecursiveMode::NonRecursive)?;
         let stop = crate::server::shutdown_requested(shutdown);
         tokio::pin!(stop);
@@ -89,8 +111,12 @@ impl FileSource {
             while let Ok(Some(())) = tokio::time::timeout(SETTLE, rx.recv()).await {}
             match self.load() {
                 Ok(true) => {}
-                Ok(false) => tracing::debug!(path = %self.path.display(), "file event without a content change"),
-                Err(e) => tracing::error!(error = %e, "configuration change refused; the previous configuration keeps serving"),
+                Ok(false) => {
+                    tracing::debug!(path = %self.path.display(), "file event without a content change")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "configuration change refused; the previous configuration keeps serving")
+                }
             }
         }
     }

@@ -88,7 +88,11 @@ impl Gateway {
             Ok(runtime) => {
                 self.shared.runtime.store(Some(Arc::new(runtime)));
                 metrics.record_reload(true, Some(snapshot.revision()));
-                tracing::info!(revision = snapshot.revision(), took_ms = started.elapsed().as_secs_f64() * 1e3, "configuration applied");
+                tracing::info!(
+                    revision = snapshot.revision(),
+                    took_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "configuration applied"
+                );
                 Ok(())
             }
             Err(e) => {

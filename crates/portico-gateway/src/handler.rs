@@ -43,7 +43,11 @@ pub struct MatchedRoute<'r> {
 }
 
 /// Answers one request. Never fails: every error becomes an APIM-shaped response.
-pub async fn handle(shared: Arc<Shared>, conn: Connection, req: Request<Incoming>) -> Response<ResponseBody> {
+pub async fn handle(
+    shared: Arc<Shared>,
+    conn: Connection,
+    req: Request<Incoming>,
+) -> Response<ResponseBody> {
     let started = Instant::now();
     if req.uri().path() == STATUS_PATH {
         let mut resp = Response::new(ResponseBody::empty());
@@ -64,7 +68,10 @@ pub async fn handle(shared: Arc<Shared>, conn: Connection, req: Request<Incoming
     };
     let response = result.unwrap_or_else(|e| {
         if let Some(reason) = e.backend_reason() {
-            shared.telemetry.metrics.record_backend_error(&exchange.api, reason);
+            shared
+                .telemetry
+                .metrics
+                .record_backend_error(&exchange.api, reason);
         }
         exchange.error = Some(e.reason());
         e.into_response()

@@ -81,10 +81,9 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("portico");
         let requests = Family::<RequestLabels, Counter>::default();
-        let durations =
-            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-                latency_histogram as fn() -> Histogram,
-            );
+        let durations = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
         let backend_errors = Family::<BackendErrorLabels, Counter>::default();
         let reloads = Family::<ReloadLabels, Counter>::default();
         let revision = Gauge::default();
@@ -199,10 +198,22 @@ mod tests {
         m.record_reload(false, None);
         m.record_reload(true, Some(7));
         let text = m.render();
-        assert!(text.contains(r#"portico_requests_total{api="echo",operation="get",status="200"} 1"#), "{text}");
-        assert!(text.contains(r#"portico_backend_errors_total{api="echo",reason="connect"} 1"#), "{text}");
-        assert!(text.contains(r#"portico_config_reloads_total{result="failure"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"portico_requests_total{api="echo",operation="get",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"portico_backend_errors_total{api="echo",reason="connect"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"portico_config_reloads_total{result="failure"} 1"#),
+            "{text}"
+        );
         assert!(text.contains("portico_config_revision 7"), "{text}");
-        assert!(text.contains("portico_request_duration_seconds_bucket"), "{text}");
+        assert!(
+            text.contains("portico_request_duration_seconds_bucket"),
+            "{text}"
+        );
     }
 }

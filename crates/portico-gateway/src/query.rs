@@ -38,7 +38,10 @@ fn percent_decode(v: &str) -> Cow<'_, str> {
                 out.push(b' ');
                 i += 1;
             }
-            b'%' => match (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b))) {
+            b'%' => match (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
                 (Some(hi), Some(lo)) => {
                     out.push(hi << 4 | lo);
                     i += 3;
@@ -63,7 +66,10 @@ mod tests {
 
     #[test]
     fn finds_and_decodes() {
-        assert_eq!(find("a=1&subscription-key=k%2Bx", "subscription-key").as_deref(), Some("k+x"));
+        assert_eq!(
+            find("a=1&subscription-key=k%2Bx", "subscription-key").as_deref(),
+            Some("k+x")
+        );
         assert_eq!(find("a=1", "b"), None);
         assert_eq!(find("flag&b=2", "flag").as_deref(), Some(""));
     }

@@ -41,13 +41,23 @@ async fn forwarding_headers_are_added_and_hop_by_hop_removed() {
     .await;
     assert_eq!(a.status, 200);
     let seen = |h: &str| a.backend_header(h);
-    assert_eq!(seen("x-forwarded-for").as_deref(), Some("203.0.113.9, 127.0.0.1"));
-    assert_eq!(seen("x-forwarded-proto").as_deref(), Some("http"), "an untrusted peer cannot claim https");
+    assert_eq!(
+        seen("x-forwarded-for").as_deref(),
+        Some("203.0.113.9, 127.0.0.1")
+    );
+    assert_eq!(
+        seen("x-forwarded-proto").as_deref(),
+        Some("http"),
+        "an untrusted peer cannot claim https"
+    );
     assert_eq!(seen("x-forwarded-host"), Some(gw.addr.to_string()));
     assert_eq!(seen("x-kept").as_deref(), Some("yes"));
     assert_eq!(seen("x-secret"), None);
     assert_eq!(seen("keep-alive"), None);
-    assert!(seen("host").unwrap().starts_with("127.0.0.1:"), "Host is the backend's");
+    assert!(
+        seen("host").unwrap().starts_with("127.0.0.1:"),
+        "Host is the backend's"
+    );
 }
 
 #[tokio::test]
@@ -57,17 +67,39 @@ async fn a_trusted_front_proxy_keeps_its_forwarded_proto_and_host() {
         trusted_proxies: TrustedProxies::new(vec!["127.0.0.0/8".parse().unwrap()]),
         ..options()
     };
-    let gw = TestGateway::start_with(&open_api(&format!("http://{backend}")), options, ListenerLimits::default()).await;
-    let a = get(&gw.url("/api/h"), &[("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "api.contoso.com")]).await;
-    assert_eq!(a.backend_header("x-forwarded-proto").as_deref(), Some("https"));
-    assert_eq!(a.backend_header("x-forwarded-host").as_deref(), Some("api.contoso.com"));
+    let gw = TestGateway::start_with(
+        &open_api(&format!("http://{backend}")),
+        options,
+        ListenerLimits::default(),
+    )
+    .await;
+    let a = get(
+        &gw.url("/api/h"),
+        &[
+            ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Host", "api.contoso.com"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        a.backend_header("x-forwarded-proto").as_deref(),
+        Some("https")
+    );
+    assert_eq!(
+        a.backend_header("x-forwarded-host").as_deref(),
+        Some("api.contoso.com")
+    );
 }
 
 #[tokio::test]
 async fn request_ids_and_trace_context_are_kept_or_created() {
     let gw = open_gateway().await;
     let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    let a = get(&gw.url("/api/x"), &[("x-request-id", "abc-123"), ("traceparent", tp)]).await;
+    let a = get(
+        &gw.url("/api/x"),
+        &[("x-request-id", "abc-123"), ("traceparent", tp)],
+    )
+    .await;
     assert_eq!(a.backend_header("x-request-id").as_deref(), Some("abc-123"));
     assert_eq!(a.backend_header("traceparent").as_deref(), Some(tp));
     let a = get(&gw.url("/api/x"), &[]).await;
@@ -94,21 +126,39 @@ async fn large_bodies_stream_both_ways_with_flat_memory() {
     let gw = open_gateway().await;
     let before = rss_bytes();
 
-    let upload = http::Request::post(gw.url("/api/count")).body(zeros(SIZE)).unwrap();
+    let upload = http::Request::post(gw.url("/api/count"))
+        .body(zeros(SIZE))
+        .unwrap();
     let a = send(upload).await;
     assert_eq!(a.status, 200);
     assert_eq!(std::str::from_utf8(&a.body).unwrap(), SIZE.to_string());
 
-    let resp = client().request(http::Request::get(gw.url(&format!("/api/bytes/{SIZE}"))).body(empty()).unwrap()).await.unwrap();
+    let resp = client()
+        .request(
+            http::Request::get(gw.url(&format!("/api/bytes/{SIZE}")))
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     let mut body = resp.into_body();
     let mut received = 0u64;
     while let Some(frame) = body.frame().await {
-        received += frame.unwrap().into_data().map(|d| d.len() as u64).unwrap_or(0);
+        received += frame
+            .unwrap()
+            .into_data()
+            .map(|d| d.len() as u64)
+            .unwrap_or(0);
     }
     assert_eq!(received, SIZE);
 
     let grown = rss_bytes().saturating_sub(before);
-    assert!(grown < 64 * 1024 * 1024, "memory grew by {} MiB while streaming {} MiB", grown >> 20, SIZE >> 20);
+    assert!(
+        grown < 64 * 1024 * 1024,
+        "memory grew by {} MiB while streaming {} MiB",
+        grown >> 20,
+        SIZE >> 20
+    );
     let log = gw.access_log_lines().await;
     assert_eq!(log[0]["bytesIn"], SIZE);
     assert_eq!(log[1]["bytesOut"], SIZE);
@@ -136,10 +186,14 @@ async fn start_websocket_echo() -> SocketAddr {
 async fn websocket_upgrades_pass_through() {
     let backend = start_websocket_echo().await;
     let gw = TestGateway::start(&open_api(&format!("ws://{backend}"))).await;
-    let (mut ws, resp) = tokio_tungstenite::connect_async(format!("ws://{}/api/chat", gw.addr)).await.expect("upgrade through the gateway");
+    let (mut ws, resp) = tokio_tungstenite::connect_async(format!("ws://{}/api/chat", gw.addr))
+        .await
+        .expect("upgrade through the gateway");
     assert_eq!(resp.status(), 101);
     for text in ["hello", "through", "portico"] {
-        ws.send(tokio_tungstenite::tungstenite::Message::text(text)).await.unwrap();
+        ws.send(tokio_tungstenite::tungstenite::Message::text(text))
+            .await
+            .unwrap();
         let echoed = ws.next().await.unwrap().unwrap();
         assert_eq!(echoed.into_text().unwrap().as_str(), text);
     }
@@ -149,7 +203,9 @@ async fn websocket_upgrades_pass_through() {
     let backend = start_websocket_echo().await;
     let doc = open_api(&format!("ws://{backend}")).replace("[http, ws]", "[http]");
     let gw = TestGateway::start(&doc).await;
-    let err = tokio_tungstenite::connect_async(format!("ws://{}/api/chat", gw.addr)).await.unwrap_err();
+    let err = tokio_tungstenite::connect_async(format!("ws://{}/api/chat", gw.addr))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("404"), "{err}");
 }
 
@@ -164,15 +220,26 @@ async fn backend_down_is_502_and_counted() {
     assert_apim_error(&a, 502, "The backend service could not be reached");
     let metrics = get(&format!("http://{}/metrics", gw.ops), &[]).await;
     let text = String::from_utf8_lossy(&metrics.body);
-    assert!(text.contains(r#"portico_backend_errors_total{api="api",reason="connect"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"portico_backend_errors_total{api="api",reason="connect"} 1"#),
+        "{text}"
+    );
     assert_eq!(gw.access_log_lines().await[0]["error"], "connect");
 }
 
 #[tokio::test]
 async fn backend_timeout_is_504() {
     let backend = start_backend().await;
-    let options = GatewayOptions { backend_timeout: Duration::from_millis(300), ..options() };
-    let gw = TestGateway::start_with(&open_api(&format!("http://{backend}")), options, ListenerLimits::default()).await;
+    let options = GatewayOptions {
+        backend_timeout: Duration::from_millis(300),
+        ..options()
+    };
+    let gw = TestGateway::start_with(
+        &open_api(&format!("http://{backend}")),
+        options,
+        ListenerLimits::default(),
+    )
+    .await;
     let started = Instant::now();
     let a = get(&gw.url("/api/slow/5000"), &[]).await;
     assert_apim_error(&a, 504, "The backend service did not respond within 0.3 s");
@@ -193,7 +260,8 @@ async fn raw_exchange(addr: SocketAddr, request: &[u8]) -> String {
 async fn oversized_headers_get_431() {
     let gw = open_gateway().await;
     let big = "a".repeat(64 * 1024);
-    let req = format!("GET /api/x HTTP/1.1\r\nHost: gw\r\nX-Big: {big}\r\nConnection: close\r\n\r\n");
+    let req =
+        format!("GET /api/x HTTP/1.1\r\nHost: gw\r\nX-Big: {big}\r\nConnection: close\r\n\r\n");
     let answer = raw_exchange(gw.addr, req.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
     // A normal request still works.
@@ -203,11 +271,17 @@ async fn oversized_headers_get_431() {
 #[tokio::test]
 async fn slow_request_heads_are_cut_off() {
     let backend = start_backend().await;
-    let limits = ListenerLimits { header_timeout: Duration::from_millis(300), ..ListenerLimits::default() };
-    let gw = TestGateway::start_with(&open_api(&format!("http://{backend}")), options(), limits).await;
+    let limits = ListenerLimits {
+        header_timeout: Duration::from_millis(300),
+        ..ListenerLimits::default()
+    };
+    let gw =
+        TestGateway::start_with(&open_api(&format!("http://{backend}")), options(), limits).await;
     let started = Instant::now();
     let mut s = TcpStream::connect(gw.addr).await.unwrap();
-    s.write_all(b"GET /api/x HTTP/1.1\r\nHost: gw\r\n").await.unwrap();
+    s.write_all(b"GET /api/x HTTP/1.1\r\nHost: gw\r\n")
+        .await
+        .unwrap();
     let mut buf = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
     assert!(read.is_ok(), "the connection should have been closed");
@@ -217,29 +291,51 @@ async fn slow_request_heads_are_cut_off() {
 #[tokio::test]
 async fn connections_beyond_the_limit_wait_for_a_slot() {
     let backend = start_backend().await;
-    let limits = ListenerLimits { max_connections: 1, ..ListenerLimits::default() };
-    let gw = TestGateway::start_with(&open_api(&format!("http://{backend}")), options(), limits).await;
+    let limits = ListenerLimits {
+        max_connections: 1,
+        ..ListenerLimits::default()
+    };
+    let gw =
+        TestGateway::start_with(&open_api(&format!("http://{backend}")), options(), limits).await;
     let mut first = TcpStream::connect(gw.addr).await.unwrap();
-    first.write_all(b"GET /api/x HTTP/1.1\r\nHost: gw\r\n\r\n").await.unwrap();
+    first
+        .write_all(b"GET /api/x HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .await
+        .unwrap();
     let mut buf = [0u8; 12];
     first.read_exact(&mut buf).await.unwrap();
     assert_eq!(&buf, b"HTTP/1.1 200");
 
     let second = tokio::spawn({
         let addr = gw.addr;
-        async move { raw_exchange(addr, b"GET /api/y HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n").await }
+        async move {
+            raw_exchange(
+                addr,
+                b"GET /api/y HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
+            )
+            .await
+        }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!second.is_finished(), "the second connection must wait while the first holds the only slot");
+    assert!(
+        !second.is_finished(),
+        "the second connection must wait while the first holds the only slot"
+    );
     drop(first);
-    let answer = tokio::time::timeout(Duration::from_secs(5), second).await.unwrap().unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.80}");
 }
 
 #[tokio::test]
 async fn the_apim_status_probe_answers_without_routing() {
     let gw = open_gateway().await;
-    assert_eq!(get(&gw.url("/status-0123456789abcdef"), &[]).await.status, 200);
+    assert_eq!(
+        get(&gw.url("/status-0123456789abcdef"), &[]).await.status,
+        200
+    );
 }
 
 /// A TLS backend with a self-signed certificate for `localhost`, offering HTTP/2 and
@@ -249,12 +345,14 @@ async fn start_tls_backend() -> SocketAddr {
     use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der()));
-    let mut config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key)
-        .unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -263,13 +361,18 @@ async fn start_tls_backend() -> SocketAddr {
         while let Ok((stream, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else { return };
-                let service = hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-                    let version = format!("{:?}", req.version());
-                    let mut resp = portico_echo::echo(req).await?;
-                    resp.headers_mut().insert("x-backend-version", version.parse().unwrap());
-                    Ok::<_, std::convert::Infallible>(resp)
-                });
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(
+                    |req: http::Request<hyper::body::Incoming>| async move {
+                        let version = format!("{:?}", req.version());
+                        let mut resp = portico_echo::echo(req).await?;
+                        resp.headers_mut()
+                            .insert("x-backend-version", version.parse().unwrap());
+                        Ok::<_, std::convert::Infallible>(resp)
+                    },
+                );
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(tls), service)
                     .await;
@@ -298,7 +401,11 @@ backends:
     );
     let gw = TestGateway::start(&doc).await;
     // The self-signed certificate is not in the system roots: refused by default.
-    assert_apim_error(&get(&gw.url("/verified/x"), &[]).await, 502, "The backend service could not be reached");
+    assert_apim_error(
+        &get(&gw.url("/verified/x"), &[]).await,
+        502,
+        "The backend service could not be reached",
+    );
     // With verification turned off for that backend, the request goes through on HTTP/2.
     let a = get(&gw.url("/unverified/x"), &[]).await;
     assert_eq!(a.status, 200);

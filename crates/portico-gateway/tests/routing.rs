@@ -84,9 +84,17 @@ async fn api_is_chosen_by_longest_path_prefix_ignoring_case() {
 async fn operations_match_templates_queries_and_wildcards() {
     let gw = gateway().await;
     let log_ops = |lines: &[serde_json::Value]| -> Vec<String> {
-        lines.iter().map(|l| l["operation"].as_str().unwrap_or("").to_owned()).collect()
+        lines
+            .iter()
+            .map(|l| l["operation"].as_str().unwrap_or("").to_owned())
+            .collect()
     };
-    for path in ["/echo/users/me", "/echo/users/7", "/echo/search?q=rust", "/echo/files/a/b/c.txt"] {
+    for path in [
+        "/echo/users/me",
+        "/echo/users/7",
+        "/echo/search?q=rust",
+        "/echo/files/a/b/c.txt",
+    ] {
         let a = get(&gw.url(path), &[KEY]).await;
         assert_eq!(a.status, 200, "{path}");
     }
@@ -102,7 +110,11 @@ async fn operations_match_templates_queries_and_wildcards() {
     assert_eq!(ops, ["get-me", "get-user", "search", "files", "post-any"]);
 
     // No operation for the method, a missing query parameter, or a path beyond a template.
-    for (method, path) in [("DELETE", "/echo/users/7"), ("GET", "/echo/search"), ("GET", "/echo/users/7/x")] {
+    for (method, path) in [
+        ("DELETE", "/echo/users/7"),
+        ("GET", "/echo/search"),
+        ("GET", "/echo/users/7/x"),
+    ] {
         let req = http::Request::builder()
             .method(method)
             .uri(gw.url(path))
@@ -125,14 +137,22 @@ async fn unmatched_requests_get_apims_404() {
     assert_eq!(a.json()["message"], "Resource not found");
     // An API without operations answers nothing.
     let gw = gateway().await;
-    assert_apim_error(&get(&gw.url("/empty/x"), &[]).await, 404, "Resource not found");
+    assert_apim_error(
+        &get(&gw.url("/empty/x"), &[]).await,
+        404,
+        "Resource not found",
+    );
 }
 
 #[tokio::test]
 async fn protocols_are_enforced() {
     let gw = gateway().await;
     // The test listener is plain HTTP; an https-only API does not exist on it.
-    assert_apim_error(&get(&gw.url("/secure/x"), &[]).await, 404, "Resource not found");
+    assert_apim_error(
+        &get(&gw.url("/secure/x"), &[]).await,
+        404,
+        "Resource not found",
+    );
 }
 
 #[tokio::test]
@@ -152,16 +172,26 @@ async fn each_subscription_scope_grants_what_it_covers() {
     for (key, path, status) in cases {
         let a = get(&gw.url(path), &[("Ocp-Apim-Subscription-Key", key)]).await;
         if status == 401 {
-            let expected = if path.starts_with("/custom") { MISSING_KEY } else { INVALID_KEY };
+            let expected = if path.starts_with("/custom") {
+                MISSING_KEY
+            } else {
+                INVALID_KEY
+            };
             assert_apim_error(&a, 401, expected);
         } else {
             assert_eq!(a.status, status, "{key} on {path}");
         }
     }
     let log = gw.access_log_lines().await;
-    let gold = log.iter().find(|l| l["subscription"] == "gold-sub").unwrap();
+    let gold = log
+        .iter()
+        .find(|l| l["subscription"] == "gold-sub")
+        .unwrap();
     assert_eq!(gold["product"], "gold");
-    let all = log.iter().find(|l| l["subscription"] == "all-apis").unwrap();
+    let all = log
+        .iter()
+        .find(|l| l["subscription"] == "all-apis")
+        .unwrap();
     assert!(all["product"].is_null());
 }
 
@@ -171,14 +201,22 @@ async fn missing_key_is_401_and_open_apis_need_none() {
     assert_apim_error(&get(&gw.url("/echo/users/1"), &[]).await, 401, MISSING_KEY);
     assert_eq!(get(&gw.url("/anything"), &[]).await.status, 200);
     // A key sent to an open API must still be valid, as in APIM.
-    let a = get(&gw.url("/anything"), &[("Ocp-Apim-Subscription-Key", "wrong")]).await;
+    let a = get(
+        &gw.url("/anything"),
+        &[("Ocp-Apim-Subscription-Key", "wrong")],
+    )
+    .await;
     assert_apim_error(&a, 401, INVALID_KEY);
 }
 
 #[tokio::test]
 async fn keys_come_from_header_or_query_and_are_never_forwarded() {
     let gw = gateway().await;
-    let a = get(&gw.url("/echo/users/1?a=1&subscription-key=key-all&b=2"), &[]).await;
+    let a = get(
+        &gw.url("/echo/users/1?a=1&subscription-key=key-all&b=2"),
+        &[],
+    )
+    .await;
     assert_eq!(a.status, 200);
     assert_eq!(a.json()["query"], "a=1&b=2");
     let a = get(&gw.url("/echo/users/1"), &[KEY]).await;
@@ -196,5 +234,8 @@ async fn keys_come_from_header_or_query_and_are_never_forwarded() {
 
     // Keys never reach the access log.
     let raw = String::from_utf8(gw.access_log.lock().unwrap().clone()).unwrap();
-    assert!(!raw.contains("key-all") && !raw.contains("key-silver"), "{raw}");
+    assert!(
+        !raw.contains("key-all") && !raw.contains("key-silver"),
+        "{raw}"
+    );
 }

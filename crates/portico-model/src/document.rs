@@ -19,8 +19,9 @@ impl DocumentFormat {
     /// start with `{`.
     pub fn detect(file_name: &str, text: &str) -> Self {
         let lower = file_name.to_ascii_lowercase();
-        if lower.ends_with(".json") || (!lower.ends_with(".yaml") && !lower.ends_with(".yml"))
-            && text.trim_start().starts_with('{')
+        if lower.ends_with(".json")
+            || (!lower.ends_with(".yaml") && !lower.ends_with(".yml"))
+                && text.trim_start().starts_with('{')
         {
             Self::Json
         } else {
@@ -106,8 +107,8 @@ mod tests {
 
     #[test]
     fn yaml_syntax_errors_carry_line_and_column() {
-        let err = Document::parse("apis:\n  - id: a\n    path: [\n", DocumentFormat::Yaml)
-            .unwrap_err();
+        let err =
+            Document::parse("apis:\n  - id: a\n    path: [\n", DocumentFormat::Yaml).unwrap_err();
         let e = &err.errors()[0];
         assert!(e.line.is_some() && e.column.is_some(), "{e:?}");
     }
@@ -134,7 +135,13 @@ mod tests {
     fn format_detection() {
         assert_eq!(DocumentFormat::detect("a.json", ""), DocumentFormat::Json);
         assert_eq!(DocumentFormat::detect("a.yaml", "{}"), DocumentFormat::Yaml);
-        assert_eq!(DocumentFormat::detect("config", " {}"), DocumentFormat::Json);
-        assert_eq!(DocumentFormat::detect("config", "apis: []"), DocumentFormat::Yaml);
+        assert_eq!(
+            DocumentFormat::detect("config", " {}"),
+            DocumentFormat::Json
+        );
+        assert_eq!(
+            DocumentFormat::detect("config", "apis: []"),
+            DocumentFormat::Yaml
+        );
     }
 }

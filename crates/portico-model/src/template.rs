@@ -227,7 +227,10 @@ mod tests {
                 lit("users"),
                 Segment::Param("id".into()),
                 lit("files"),
-                Segment::Pattern(vec![Part::Param("name".into()), Part::Literal(".json".into())]),
+                Segment::Pattern(vec![
+                    Part::Param("name".into()),
+                    Part::Literal(".json".into())
+                ]),
             ]
         );
         assert_eq!(t.query.len(), 2);

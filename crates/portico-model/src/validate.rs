@@ -47,7 +47,11 @@ impl Validator {
     fn unsupported(&mut self, doc: &Document) {
         let not_yet = [
             ("policy", doc.policy.is_some(), "policies"),
-            ("policyFragments", doc.policy_fragments.is_some(), "policy fragments"),
+            (
+                "policyFragments",
+                doc.policy_fragments.is_some(),
+                "policy fragments",
+            ),
             ("certificates", doc.certificates.is_some(), "certificates"),
             ("gateways", doc.gateways.is_some(), "gateway resources"),
         ];
@@ -64,18 +68,27 @@ impl Validator {
     /// Checks an id and that it is unique among `seen`; returns whether it is usable.
     fn id(&mut self, path: &str, id: &str, seen: &mut HashSet<String>, kind: &str) -> bool {
         if id.is_empty() || id.len() > MAX_ID_LEN {
-            self.error(format!("{path}.id"), format!("must be 1 to {MAX_ID_LEN} characters"));
+            self.error(
+                format!("{path}.id"),
+                format!("must be 1 to {MAX_ID_LEN} characters"),
+            );
             return false;
         }
         if let Some(c) = id
             .chars()
             .find(|c| c.is_whitespace() || c.is_control() || "/*#&+:<>?%\\".contains(*c))
         {
-            self.error(format!("{path}.id"), format!("{id:?} contains {c:?}, which ids may not"));
+            self.error(
+                format!("{path}.id"),
+                format!("{id:?} contains {c:?}, which ids may not"),
+            );
             return false;
         }
         if !seen.insert(id.to_ascii_lowercase()) {
-            self.error(format!("{path}.id"), format!("another {kind} already has id {id:?}"));
+            self.error(
+                format!("{path}.id"),
+                format!("another {kind} already has id {id:?}"),
+            );
             return false;
         }
         true
@@ -88,10 +101,16 @@ impl Validator {
             self.id(&path, &b.id, &mut ids, "backend");
             self.url(&format!("{path}.url"), &b.url, &["http", "https"]);
             if b.protocol == BackendProtocol::Soap {
-                self.error(format!("{path}.protocol"), "soap backends are not supported; use http");
+                self.error(
+                    format!("{path}.protocol"),
+                    "soap backends are not supported; use http",
+                );
             }
             if b.kind == BackendType::Pool {
-                self.error(format!("{path}.type"), "Pool backends are not supported by this version yet; use Single");
+                self.error(
+                    format!("{path}.type"),
+                    "Pool backends are not supported by this version yet; use Single",
+                );
             }
         }
         ids
@@ -105,17 +124,30 @@ impl Validator {
             self.id(&path, &api.id, &mut ids, "API");
             self.api_path(&path, api, &mut paths);
             match (&api.service_url, &api.backend_id) {
-                (Some(url), None) => self.url(&format!("{path}.serviceUrl"), url, &["http", "https", "ws", "wss"]),
+                (Some(url), None) => self.url(
+                    &format!("{path}.serviceUrl"),
+                    url,
+                    &["http", "https", "ws", "wss"],
+                ),
                 (None, Some(b)) => {
                     if !backends.contains(&b.to_ascii_lowercase()) {
-                        self.error(format!("{path}.backendId"), format!("no backend has id {b:?}"));
+                        self.error(
+                            format!("{path}.backendId"),
+                            format!("no backend has id {b:?}"),
+                        );
                     }
                 }
                 (Some(_), Some(_)) => self.error(&path, "set serviceUrl or backendId, not both"),
-                (None, None) => self.error(&path, "set serviceUrl (the backend's base URL) or backendId"),
+                (None, None) => self.error(
+                    &path,
+                    "set serviceUrl (the backend's base URL) or backendId",
+                ),
             }
             if api.protocols.is_empty() {
-                self.error(format!("{path}.protocols"), "must list at least one of http, https, ws, wss");
+                self.error(
+                    format!("{path}.protocols"),
+                    "must list at least one of http, https, ws, wss",
+                );
             }
             let names = &api.subscription_key_parameter_names;
             if http::HeaderName::from_bytes(names.header.as_bytes()).is_err() {
@@ -138,19 +170,34 @@ impl Validator {
     fn api_path(&mut self, path: &str, api: &Api, seen: &mut HashMap<String, String>) {
         let p = &api.path;
         if p.starts_with('/') || p.ends_with('/') {
-            self.error(format!("{path}.path"), format!("{p:?} must not start or end with '/' (write \"echo\", not \"/echo/\")"));
+            self.error(
+                format!("{path}.path"),
+                format!("{p:?} must not start or end with '/' (write \"echo\", not \"/echo/\")"),
+            );
             return;
         }
         if p.split('/').any(str::is_empty) && !p.is_empty() {
-            self.error(format!("{path}.path"), format!("{p:?} has an empty segment"));
+            self.error(
+                format!("{path}.path"),
+                format!("{p:?} has an empty segment"),
+            );
             return;
         }
-        if let Some(c) = p.chars().find(|c| c.is_whitespace() || "?#{}*%\\".contains(*c)) {
-            self.error(format!("{path}.path"), format!("{p:?} contains {c:?}, which API paths may not"));
+        if let Some(c) = p
+            .chars()
+            .find(|c| c.is_whitespace() || "?#{}*%\\".contains(*c))
+        {
+            self.error(
+                format!("{path}.path"),
+                format!("{p:?} contains {c:?}, which API paths may not"),
+            );
             return;
         }
         if let Some(other) = seen.insert(p.to_ascii_lowercase(), api.id.clone()) {
-            self.error(format!("{path}.path"), format!("API {other:?} already uses path {p:?}"));
+            self.error(
+                format!("{path}.path"),
+                format!("API {other:?} already uses path {p:?}"),
+            );
         }
     }
 
@@ -162,9 +209,18 @@ impl Validator {
             self.id(&path, &op.id, &mut ids, "operation of this API");
             let method_ok = op.method == "*"
                 || (!op.method.is_empty()
-                    && op.method.bytes().all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_'));
+                    && op
+                        .method
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_'));
             if !method_ok {
-                self.error(format!("{path}.method"), format!("{:?} must be an upper-case HTTP method such as GET, or *", op.method));
+                self.error(
+                    format!("{path}.method"),
+                    format!(
+                        "{:?} must be an upper-case HTTP method such as GET, or *",
+                        op.method
+                    ),
+                );
             }
             match UrlTemplate::parse(&op.url_template) {
                 Err(e) => self.error(format!("{path}.urlTemplate"), e.to_string()),
@@ -189,27 +245,46 @@ impl Validator {
             let mut members = HashSet::new();
             for (j, api) in p.apis.iter().enumerate() {
                 if !apis.contains(&api.to_ascii_lowercase()) {
-                    self.error(format!("{path}.apis[{j}]"), format!("no API has id {api:?}"));
+                    self.error(
+                        format!("{path}.apis[{j}]"),
+                        format!("no API has id {api:?}"),
+                    );
                 } else if !members.insert(api.to_ascii_lowercase()) {
-                    self.error(format!("{path}.apis[{j}]"), format!("API {api:?} is listed twice"));
+                    self.error(
+                        format!("{path}.apis[{j}]"),
+                        format!("API {api:?} is listed twice"),
+                    );
                 }
             }
         }
         ids
     }
 
-    fn subscriptions(&mut self, subs: &[Subscription], apis: &HashSet<String>, products: &HashSet<String>) {
+    fn subscriptions(
+        &mut self,
+        subs: &[Subscription],
+        apis: &HashSet<String>,
+        products: &HashSet<String>,
+    ) {
         let mut ids = HashSet::new();
         let mut keys: HashMap<&str, String> = HashMap::new();
         for (i, s) in subs.iter().enumerate() {
             let path = format!("subscriptions[{i}]");
             self.id(&path, &s.id, &mut ids, "subscription");
             match SubscriptionScope::parse(&s.scope) {
-                None => self.error(format!("{path}.scope"), format!("{:?} must be /apis, /apis/{{apiId}} or /products/{{productId}}", s.scope)),
+                None => self.error(
+                    format!("{path}.scope"),
+                    format!(
+                        "{:?} must be /apis, /apis/{{apiId}} or /products/{{productId}}",
+                        s.scope
+                    ),
+                ),
                 Some(SubscriptionScope::Api(id)) if !apis.contains(&id.to_ascii_lowercase()) => {
                     self.error(format!("{path}.scope"), format!("no API has id {id:?}"))
                 }
-                Some(SubscriptionScope::Product(id)) if !products.contains(&id.to_ascii_lowercase()) => {
+                Some(SubscriptionScope::Product(id))
+                    if !products.contains(&id.to_ascii_lowercase()) =>
+                {
                     self.error(format!("{path}.scope"), format!("no product has id {id:?}"))
                 }
                 Some(_) => {}
@@ -219,8 +294,12 @@ impl Validator {
             for (field, key) in pair {
                 let k = key.expose();
                 // Messages name the field and subscription, never the key itself.
-                if k.is_empty() || k.len() > MAX_KEY_LEN || !k.bytes().all(|b| b.is_ascii_graphic()) {
-                    self.error(format!("{path}.{field}"), format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"));
+                if k.is_empty() || k.len() > MAX_KEY_LEN || !k.bytes().all(|b| b.is_ascii_graphic())
+                {
+                    self.error(
+                        format!("{path}.{field}"),
+                        format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
+                    );
                 } else if let Some(other) = keys.insert(k, s.id.clone()) {
                     self.error(format!("{path}.{field}"), format!("the same key is already used by subscription {other:?}; keys must be unique"));
                 }
@@ -235,10 +314,20 @@ impl Validator {
             let path = format!("namedValues[{i}]");
             self.id(&path, &nv.id, &mut ids, "named value");
             let name = nv.name();
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
-                self.error(format!("{path}.displayName"), format!("{name:?} may hold only letters, digits, '-', '.' and '_'"));
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+            {
+                self.error(
+                    format!("{path}.displayName"),
+                    format!("{name:?} may hold only letters, digits, '-', '.' and '_'"),
+                );
             } else if !names.insert(name.to_ascii_lowercase()) {
-                self.error(format!("{path}.displayName"), format!("another named value is already called {name:?}"));
+                self.error(
+                    format!("{path}.displayName"),
+                    format!("another named value is already called {name:?}"),
+                );
             }
         }
     }
@@ -254,7 +343,10 @@ impl Validator {
                         None
                     }
                 }
-                _ => Some(format!("{url:?} must be an absolute URL with scheme {}", schemes.join(", "))),
+                _ => Some(format!(
+                    "{url:?} must be an absolute URL with scheme {}",
+                    schemes.join(", ")
+                )),
             },
         };
         if let Some(p) = problem {
@@ -332,9 +424,15 @@ subscriptions:
             "subscriptions[2].primaryKey",
         ];
         for path in expect {
-            assert!(errs.iter().any(|e| e.starts_with(&format!("{path}:"))), "missing {path} in {errs:#?}");
+            assert!(
+                errs.iter().any(|e| e.starts_with(&format!("{path}:"))),
+                "missing {path} in {errs:#?}"
+            );
         }
-        assert!(!errs.iter().any(|e| e.contains("has space")), "a key leaked: {errs:#?}");
+        assert!(
+            !errs.iter().any(|e| e.contains("has space")),
+            "a key leaked: {errs:#?}"
+        );
     }
 
     #[test]
@@ -351,14 +449,28 @@ apis:
       - { id: o2, method: GET, urlTemplate: "/U/{other}" }
 "#,
         );
-        assert!(errs.iter().any(|e| e.starts_with("apis[1].path:")), "{errs:?}");
-        assert!(errs.iter().any(|e| e.starts_with("apis[1].operations[1].urlTemplate:")), "{errs:?}");
+        assert!(
+            errs.iter().any(|e| e.starts_with("apis[1].path:")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("apis[1].operations[1].urlTemplate:")),
+            "{errs:?}"
+        );
     }
 
     #[test]
     fn collections_not_yet_supported_are_refused_by_name() {
         let errs = errors("policy: \"<policies/>\"\ncertificates: []\n");
-        assert!(errs.iter().any(|e| e.starts_with("policy:") && e.contains("not supported")), "{errs:?}");
-        assert!(errs.iter().any(|e| e.starts_with("certificates:")), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("policy:") && e.contains("not supported")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.starts_with("certificates:")),
+            "{errs:?}"
+        );
     }
 }

@@ -9,10 +9,20 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "portico", version, about = "API management gateway with APIM-compatible resources and policies")]
+#[command(
+    name = "portico",
+    version,
+    about = "API management gateway with APIM-compatible resources and policies"
+)]
 pub struct Cli {
     /// Format of operational logs on standard error.
-    #[arg(long, global = true, env = "PORTICO_LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "PORTICO_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,

@@ -33,11 +33,17 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<()> {
     let mut source = FileSource::new(&args.config, gateway.clone());
     source.load()?;
 
-    let http = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (--listen / PORTICO_LISTEN)", args.listen))?;
+    let http = TcpListener::bind(args.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (--listen / PORTICO_LISTEN)",
+            args.listen
+        )
+    })?;
     let ops = TcpListener::bind(args.ops_listen).await.with_context(|| {
-        format!("cannot listen on {} (--ops-listen / PORTICO_OPS_LISTEN)", args.ops_listen)
+        format!(
+            "cannot listen on {} (--ops-listen / PORTICO_OPS_LISTEN)",
+            args.ops_listen
+        )
     })?;
     tracing::info!(
         listen = %http.local_addr()?,

@@ -57,16 +57,17 @@ pub async fn forward(
 
     let upstream = Request::from_parts(parts, RequestBody::new(body, exchange.bytes_in.clone()));
     let sent = Instant::now();
-    let result = tokio::time::timeout(
-        f.timeout,
-        clients.for_tls(f.target.tls).request(upstream),
-    )
-    .await;
+    let result =
+        tokio::time::timeout(f.timeout, clients.for_tls(f.target.tls).request(upstream)).await;
     exchange.backend_time = Some(sent.elapsed());
     let mut resp = match result {
         Err(_) => return Err(GatewayError::BackendTimeout(f.timeout)),
         Ok(Err(e)) => {
-            let reason = if e.is_connect() { "connect" } else { "protocol" };
+            let reason = if e.is_connect() {
+                "connect"
+            } else {
+                "protocol"
+            };
             tracing::warn!(request_id = ?exchange.request_id, backend = %f.target.authority, error = %error_chain(&e), "backend request failed");
             return Err(GatewayError::BackendUnavailable { reason });
         }
@@ -83,7 +84,9 @@ pub async fn forward(
 
 /// `scheme://authority` + base path + suffix + `?query`.
 fn backend_uri(t: &BackendTarget, suffix: &str, query: Option<&str>) -> Result<Uri, GatewayError> {
-    let mut pq = String::with_capacity(t.base_path.len() + suffix.len() + query.map_or(0, |q| q.len() + 1) + 1);
+    let mut pq = String::with_capacity(
+        t.base_path.len() + suffix.len() + query.map_or(0, |q| q.len() + 1) + 1,
+    );
     pq.push_str(&t.base_path);
     pq.push_str(suffix);
     if pq.is_empty() {
@@ -122,7 +125,10 @@ mod tests {
     #[test]
     fn backend_uri_joins_base_suffix_and_query() {
         let t = BackendTarget::parse("http://b:81/base", TlsVerification::Full).unwrap();
-        assert_eq!(backend_uri(&t, "/users/1", Some("a=1")).unwrap(), "http://b:81/base/users/1?a=1");
+        assert_eq!(
+            backend_uri(&t, "/users/1", Some("a=1")).unwrap(),
+            "http://b:81/base/users/1?a=1"
+        );
         assert_eq!(backend_uri(&t, "", None).unwrap(), "http://b:81/base");
         let t = BackendTarget::parse("http://b", TlsVerification::Full).unwrap();
         assert_eq!(backend_uri(&t, "", None).unwrap(), "http://b/");

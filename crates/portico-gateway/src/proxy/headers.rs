@@ -68,7 +68,11 @@ pub struct ClientSide {
 
 /// Adds `X-Forwarded-For` (appending to any chain already there), and sets
 /// `X-Forwarded-Proto`/`-Host` from this hop unless a trusted proxy already set them.
-pub fn add_forwarded(headers: &mut HeaderMap, client: ClientSide, original_host: Option<HeaderValue>) {
+pub fn add_forwarded(
+    headers: &mut HeaderMap,
+    client: ClientSide,
+    original_host: Option<HeaderValue>,
+) {
     let ip = client.ip.to_canonical().to_string();
     let chain = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prev) if !prev.trim().is_empty() => format!("{prev}, {ip}"),
@@ -78,7 +82,10 @@ pub fn add_forwarded(headers: &mut HeaderMap, client: ClientSide, original_host:
         headers.insert(X_FORWARDED_FOR.clone(), v);
     }
     if !(client.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
-        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(client.scheme));
+        headers.insert(
+            X_FORWARDED_PROTO.clone(),
+            HeaderValue::from_static(client.scheme),
+        );
     }
     if !(client.trusted && headers.contains_key(&X_FORWARDED_HOST)) {
         match original_host {
@@ -137,12 +144,20 @@ mod tests {
             ("x-forwarded-host", "api.example.com"),
         ];
         let mut h = map(&incoming);
-        add_forwarded(&mut h, client(false), Some(HeaderValue::from_static("gw:8080")));
+        add_forwarded(
+            &mut h,
+            client(false),
+            Some(HeaderValue::from_static("gw:8080")),
+        );
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 10.0.0.7");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-host"], "gw:8080");
         let mut h = map(&incoming);
-        add_forwarded(&mut h, client(true), Some(HeaderValue::from_static("gw:8080")));
+        add_forwarded(
+            &mut h,
+            client(true),
+            Some(HeaderValue::from_static("gw:8080")),
+        );
         assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-host"], "api.example.com");
     }

@@ -58,7 +58,8 @@ impl Runtime {
             } else {
                 TlsVerification::None
             };
-            let target = BackendTarget::parse(&b.url, tls).map_err(|e| format!("backend {}: {e}", b.id))?;
+            let target =
+                BackendTarget::parse(&b.url, tls).map_err(|e| format!("backend {}: {e}", b.id))?;
             backends.insert(b.id.to_ascii_lowercase(), Arc::new(target));
         }
 
@@ -110,7 +111,11 @@ impl Runtime {
                         .map(|(i, o)| (o.method.as_str(), o.url_template.as_str(), i)),
                 )
                 .map_err(|e| format!("api {}: {e}", api.id))?,
-                operation_ids: api.operations.iter().map(|o| o.id.as_str().into()).collect(),
+                operation_ids: api
+                    .operations
+                    .iter()
+                    .map(|o| o.id.as_str().into())
+                    .collect(),
                 products,
                 backend,
             });
@@ -140,7 +145,12 @@ impl Runtime {
 
         Ok(Self {
             revision: snapshot.revision(),
-            router: ApiRouter::new(doc.apis.iter().enumerate().map(|(i, a)| (a.path.as_str(), i))),
+            router: ApiRouter::new(
+                doc.apis
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (a.path.as_str(), i)),
+            ),
             apis,
             products: doc.products.iter().map(|p| p.id.as_str().into()).collect(),
             subscriptions,

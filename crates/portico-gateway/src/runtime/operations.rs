@@ -96,7 +96,13 @@ fn specificity(t: &UrlTemplate, any_method: bool) -> impl Ord {
     } else {
         Reverse(usize::MAX)
     };
-    (t.wildcard, wildcard_depth, ranks, Reverse(t.query.len()), any_method)
+    (
+        t.wildcard,
+        wildcard_depth,
+        ranks,
+        Reverse(t.query.len()),
+        any_method,
+    )
 }
 
 fn match_template<'r, 's: 'r>(
@@ -205,13 +211,22 @@ mod tests {
         let mut params = Params::new();
         let method = http::Method::from_bytes(method.as_bytes()).unwrap();
         let op = m.find(&method, path, query, &mut params).expect("a match");
-        (op, params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        (
+            op,
+            params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
     fn literal_beats_param_beats_wildcard() {
         assert_eq!(find("GET", "/users/me", None).0, 1);
-        assert_eq!(find("GET", "/Users/42", None), (0, vec![("id".into(), "42".into())]));
+        assert_eq!(
+            find("GET", "/Users/42", None),
+            (0, vec![("id".into(), "42".into())])
+        );
         assert_eq!(find("GET", "/users/42/posts", None).0, 2);
         assert_eq!(find("DELETE", "/users/42", None).0, 3);
         assert_eq!(find("POST", "/users/42", None).0, 7);

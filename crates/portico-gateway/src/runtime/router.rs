@@ -125,7 +125,9 @@ mod tests {
     }
 
     fn find(path: &str) -> Option<(usize, &str)> {
-        router().find(path).map(|m| (m.api, &path[m.suffix_start..]))
+        router()
+            .find(path)
+            .map(|m| (m.api, &path[m.suffix_start..]))
     }
 
     #[test]

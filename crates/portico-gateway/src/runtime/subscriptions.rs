@@ -143,7 +143,10 @@ mod tests {
     fn scopes_grant_what_they_cover() {
         let idx = index();
         let granted = |key: &str, api, products: &[usize]| {
-            matches!(idx.check(key.as_bytes(), api, products), KeyCheck::Granted { .. })
+            matches!(
+                idx.check(key.as_bytes(), api, products),
+                KeyCheck::Granted { .. }
+            )
         };
         assert!(granted("k-all", 5, &[]));
         assert!(granted("k-all-2", 5, &[]));

@@ -43,7 +43,12 @@ impl Default for ListenerLimits {
 
 /// Serves `listener` until `shutdown` fires, then drains. Returns once every connection has
 /// finished or the drain deadline passed.
-pub async fn serve_http(listener: TcpListener, gateway: Gateway, limits: ListenerLimits, shutdown: ShutdownSignal) {
+pub async fn serve_http(
+    listener: TcpListener,
+    gateway: Gateway,
+    limits: ListenerLimits,
+    shutdown: ShutdownSignal,
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -101,7 +106,10 @@ pub async fn serve_http(listener: TcpListener, gateway: Gateway, limits: Listene
     }
     drop(listener);
     tracing::info!("listener closed; draining requests in flight");
-    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!(after = ?limits.shutdown_timeout, "drain deadline passed; closing remaining connections");
     }
 }

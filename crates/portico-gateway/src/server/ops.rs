@@ -44,17 +44,30 @@ pub async fn serve_ops(listener: TcpListener, gateway: Gateway, shutdown: Shutdo
 fn answer(gw: &Gateway, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let (status, content_type, body) = match req.uri().path() {
         "/healthz" => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
-        "/readyz" if gw.is_ready() => (StatusCode::OK, "text/plain", format!("ready: revision {}\n", gw.revision().unwrap_or(0))),
-        "/readyz" => (StatusCode::SERVICE_UNAVAILABLE, "text/plain", "not ready: no configuration loaded yet\n".to_owned()),
+        "/readyz" if gw.is_ready() => (
+            StatusCode::OK,
+            "text/plain",
+            format!("ready: revision {}\n", gw.revision().unwrap_or(0)),
+        ),
+        "/readyz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "not ready: no configuration loaded yet\n".to_owned(),
+        ),
         "/metrics" => (
             StatusCode::OK,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
             gw.metrics().render(),
         ),
-        _ => (StatusCode::NOT_FOUND, "text/plain", "not found: try /healthz, /readyz or /metrics\n".to_owned()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /healthz, /readyz or /metrics\n".to_owned(),
+        ),
     };
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }

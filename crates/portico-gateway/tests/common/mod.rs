@@ -194,7 +194,10 @@ pub struct Answer {
 impl Answer {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body))
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
         })
     }
 
@@ -209,7 +212,9 @@ pub fn empty() -> Body {
 }
 
 pub fn full(data: impl Into<Bytes>) -> Body {
-    Full::new(data.into()).map_err(|never| match never {}).boxed()
+    Full::new(data.into())
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 /// Sends a request and reads the whole answer.
@@ -234,7 +239,12 @@ pub async fn get(url: &str, headers: &[(&str, &str)]) -> Answer {
 
 /// Checks an APIM-shaped error answer.
 pub fn assert_apim_error(a: &Answer, status: u16, message_starts: &str) {
-    assert_eq!(a.status, status, "body: {:?}", String::from_utf8_lossy(&a.body));
+    assert_eq!(
+        a.status,
+        status,
+        "body: {:?}",
+        String::from_utf8_lossy(&a.body)
+    );
     let j = a.json();
     assert_eq!(j["statusCode"], status);
     let msg = j["message"].as_str().unwrap();

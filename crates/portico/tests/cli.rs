@@ -1,0 +1,203 @@
+//! The `portico` binary as an operator runs it: real processes, real signals.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_portico");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_port(addr: SocketAddr) {
+    let started = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nothing listening on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A minimal HTTP/1.1 GET returning the status code and body.
+fn http_get(addr: SocketAddr, path: &str, headers: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn start_echo() -> (Process, SocketAddr) {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let child = Command::new(BIN)
+        .args(["echo", "--listen", &addr.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(addr);
+    (Process(child), addr)
+}
+
+fn start_gateway(config: &std::path::Path) -> (Process, SocketAddr) {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let ops = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(BIN)
+        .args([
+            "gateway",
+            "--config",
+            config.to_str().unwrap(),
+            "--ops-listen",
+            &ops,
+            "--workers",
+            "2",
+        ])
+        .env("PORTICO_LISTEN", addr.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_port(addr);
+    (Process(child), addr)
+}
+
+#[test]
+fn the_example_document_is_valid_and_serves_the_quick_start() {
+    let (_echo, backend) = start_echo();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/portico.yaml"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("portico.yaml");
+    std::fs::write(
+        &config,
+        example.replace("127.0.0.1:8081", &backend.to_string()),
+    )
+    .unwrap();
+    let (_gw, addr) = start_gateway(&config);
+    let (status, body) = http_get(
+        addr,
+        "/echo/resource",
+        "Ocp-Apim-Subscription-Key: demo-key-change-me\r\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"path\":\"/resource\""), "{body}");
+    let (status, body) = http_get(addr, "/echo/resource", "");
+    assert_eq!(status, 401);
+    assert!(body.contains("missing subscription key"), "{body}");
+}
+
+#[test]
+fn an_invalid_document_is_refused_at_start_with_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.yaml");
+    std::fs::write(
+        &config,
+        "apis:\n  - id: a\n    path: /x/\n    serviceUrl: ftp://nope\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "gateway",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--ops-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("apis[0].path") && stderr.contains("apis[0].serviceUrl"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_drains_requests_in_flight_and_exits_zero() {
+    let (_echo, backend) = start_echo();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("portico.yaml");
+    // The echo backend streams request bodies back, so a slow upload keeps a request in flight.
+    std::fs::write(
+        &config,
+        format!("apis:\n  - {{ id: a, path: a, serviceUrl: 'http://{backend}', subscriptionRequired: false, operations: [{{ id: o, method: POST, urlTemplate: /up }}] }}\n"),
+    )
+    .unwrap();
+    let (mut gw, addr) = start_gateway(&config);
+
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /a/up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let pid = gw.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_millis(300));
+    // The listener is closed to new clients while the upload is still in flight.
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "still accepting after SIGTERM"
+    );
+    s.write_all(b"world").unwrap();
+    let mut reader = BufReader::new(s);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    assert!(rest.ends_with("helloworld"), "{rest}");
+
+    let started = Instant::now();
+    let code = loop {
+        if let Some(code) = gw.0.try_wait().unwrap() {
+            break code;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not exit after draining"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(code.success(), "exit status {code}");
+}
