@@ -7,7 +7,7 @@
 //! rename it over the old one, and Kubernetes' `..data` symlink swap, are both seen.
 
 use crate::gateway::Gateway;
-use notify::{RecursiveMode, Watcher};
+use notify::{EventKind, RecursiveMode, Watcher};
 use portico_model::{ConfigErrors, Document, DocumentFormat, Snapshot};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -95,7 +95,8 @@ impl FileSource {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if event.is_ok() {
+                // Reading the file raises access events; reacting to those would reload forever.
+                if event.is_ok_and(|e| !matches!(e.kind, EventKind::Access(_))) {
                     let _ = tx.send(());
                 }
             })?;
