@@ -3,7 +3,7 @@
 //! body is done by recording metrics and writing the access-log line.
 
 use crate::access_log::{AccessLog, AccessRecord};
-use crate::metrics::{Label, Metrics};
+use crate::metrics::{Label, Metrics, RouteMetrics};
 use http::{HeaderValue, Method};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,8 +28,8 @@ pub struct Exchange {
     /// the access log is on.
     path: Option<Box<str>>,
     client_ip: IpAddr,
-    pub api: Label,
-    pub operation: Label,
+    /// The matched route's metric series; its labels name the API and operation.
+    pub route: Arc<RouteMetrics>,
     pub product: Option<Arc<str>>,
     pub subscription: Option<Arc<str>>,
     pub status: u16,
@@ -49,14 +49,13 @@ impl Exchange {
     ) -> Box<Self> {
         let path = telemetry.access_log.as_ref().map(|_| path.into());
         Box::new(Self {
-            telemetry,
+            telemetry: telemetry.clone(),
             started,
             request_id,
             method,
             path,
             client_ip,
-            api: Label::none(),
-            operation: Label::none(),
+            route: telemetry.metrics.unmatched().clone(),
             product: None,
             subscription: None,
             status: 0,
@@ -69,12 +68,12 @@ impl Exchange {
     /// Records the request; called once its response body is done.
     pub fn finish(self: Box<Self>, bytes_out: u64) {
         let took = self.started.elapsed();
-        let t = &self.telemetry;
-        t.metrics
-            .record_request(&self.api, &self.operation, self.status, took);
-        let Some(log) = &t.access_log else { return };
+        self.route.record(self.status, took);
+        let Some(log) = &self.telemetry.access_log else {
+            return;
+        };
         let non_empty = |l: &Label| (!l.0.is_empty()).then(|| l.0.clone());
-        let (api, operation) = (non_empty(&self.api), non_empty(&self.operation));
+        let (api, operation) = (non_empty(&self.route.api), non_empty(&self.route.operation));
         log.write(&AccessRecord {
             time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
             request_id: self.request_id.to_str().unwrap_or(""),

@@ -82,8 +82,8 @@ impl Gateway {
     /// already in flight finish on the runtime they started with. On error nothing changes.
     pub fn apply(&self, snapshot: &Snapshot) -> Result<(), String> {
         let started = Instant::now();
-        let result = Runtime::compile(snapshot);
         let metrics = &self.shared.telemetry.metrics;
+        let result = Runtime::compile(snapshot, metrics);
         match result {
             Ok(runtime) => {
                 self.shared.runtime.store(Some(Arc::new(runtime)));

@@ -5,7 +5,6 @@
 use crate::errors::GatewayError;
 use crate::exchange::Exchange;
 use crate::gateway::Shared;
-use crate::metrics::Label;
 use crate::proxy::body::ResponseBody;
 use crate::proxy::forward::{forward, Forward};
 use crate::proxy::headers::{self, ClientSide};
@@ -25,11 +24,27 @@ pub const STATUS_PATH: &str = "/status-0123456789abcdef";
 /// Longest incoming `x-request-id` kept; longer ones are replaced.
 const MAX_REQUEST_ID_LEN: usize = 128;
 
-/// The connection a request arrived on.
-#[derive(Debug, Clone, Copy)]
+/// The connection a request arrived on, with what is derived from its peer address
+/// computed once per connection rather than per request.
+#[derive(Debug, Clone)]
 pub struct Connection {
     pub peer: SocketAddr,
     pub tls: bool,
+    /// The peer's address as `X-Forwarded-For` text.
+    pub client_ip: HeaderValue,
+    /// Whether the peer is a trusted front proxy.
+    pub trusted: bool,
+}
+
+impl Connection {
+    pub fn new(peer: SocketAddr, tls: bool, trusted_proxies: &crate::net::TrustedProxies) -> Self {
+        Self {
+            peer,
+            tls,
+            client_ip: headers::ip_header_value(peer.ip()),
+            trusted: trusted_proxies.contains(peer.ip()),
+        }
+    }
 }
 
 /// What routing matched, for the steps after it (and, later, policies).
@@ -71,7 +86,7 @@ pub async fn handle(
             shared
                 .telemetry
                 .metrics
-                .record_backend_error(&exchange.api, reason);
+                .record_backend_error(&exchange.route.api, reason);
         }
         exchange.error = Some(e.reason());
         e.into_response()
@@ -91,7 +106,7 @@ async fn route_and_forward(
     let path = uri.path();
     let found = rt.router.find(path).ok_or(GatewayError::NotFound)?;
     let api = &rt.apis[found.api];
-    exchange.api = Label(api.id.clone());
+    exchange.route = api.metrics.clone();
 
     let upgrade = headers::is_upgrade(req.headers());
     let protocol = match (upgrade, conn.tls) {
@@ -110,7 +125,7 @@ async fn route_and_forward(
         .operations
         .find(req.method(), suffix, uri.query(), &mut params)
         .ok_or(GatewayError::NotFound)?;
-    exchange.operation = Label(api.operation_ids[operation].clone());
+    exchange.route = api.operation_metrics[operation].clone();
 
     let mut route = MatchedRoute {
         api,
@@ -129,9 +144,9 @@ async fn route_and_forward(
 
     let query = uri.query().and_then(|q| query::without(q, &api.key_query));
     let client = ClientSide {
-        ip: conn.peer.ip(),
+        ip: &conn.client_ip,
         scheme: if conn.tls { "https" } else { "http" },
-        trusted: shared.trusted_proxies.contains(conn.peer.ip()),
+        trusted: conn.trusted,
     };
     let f = Forward {
         target: &route.api.backend,

@@ -1,7 +1,8 @@
 //! Prometheus metrics for the gateway, served in text form on the ops listener.
 //!
-//! Counters live outside the compiled runtime so they survive config reloads. Label values
-//! are shared `Arc<str>`s taken from the runtime, so recording a request allocates nothing.
+//! Counters live outside the compiled runtime so they survive config reloads. Each compiled
+//! operation holds a [`RouteMetrics`] with its series already resolved, so recording a request
+//! is a few atomic increments: no label hashing, no allocation.
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -10,7 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::fmt::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// A label value shared with the runtime.
@@ -59,6 +60,60 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 19))
 }
 
+/// Statuses whose request counters a route caches; others are looked up per request.
+const COMMON_STATUSES: [u16; 14] = [
+    200, 201, 202, 204, 301, 302, 304, 400, 401, 403, 404, 429, 500, 502,
+];
+
+/// The metric series of one route (an API and operation, either possibly unmatched).
+#[derive(Debug)]
+pub struct RouteMetrics {
+    pub api: Label,
+    pub operation: Label,
+    duration: Histogram,
+    requests: Family<RequestLabels, Counter>,
+    by_status: [OnceLock<Counter>; COMMON_STATUSES.len()],
+}
+
+impl RouteMetrics {
+    /// Records one finished request on this route.
+    pub fn record(&self, status: u16, took: Duration) {
+        self.duration.observe(took.as_secs_f64());
+        match COMMON_STATUSES.iter().position(|s| *s == status) {
+            Some(i) => self.by_status[i].get_or_init(|| self.counter(status)).inc(),
+            None => self.counter(status).inc(),
+        };
+    }
+
+    fn counter(&self, status: u16) -> Counter {
+        let labels = RequestLabels {
+            api: self.api.clone(),
+            operation: self.operation.clone(),
+            status,
+        };
+        self.requests.get_or_create(&labels).clone()
+    }
+}
+
+fn new_route(
+    durations: &Family<RouteLabels, Histogram, fn() -> Histogram>,
+    requests: &Family<RequestLabels, Counter>,
+    api: Label,
+    operation: Label,
+) -> Arc<RouteMetrics> {
+    let labels = RouteLabels {
+        api: api.clone(),
+        operation: operation.clone(),
+    };
+    Arc::new(RouteMetrics {
+        api,
+        operation,
+        duration: durations.get_or_create(&labels).clone(),
+        requests: requests.clone(),
+        by_status: Default::default(),
+    })
+}
+
 /// All gateway metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -69,6 +124,7 @@ pub struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     revision: Gauge,
     connections: Gauge,
+    unmatched: Arc<RouteMetrics>,
 }
 
 impl Default for Metrics {
@@ -118,6 +174,7 @@ impl Metrics {
             "Client connections currently open",
             connections.clone(),
         );
+        let unmatched = new_route(&durations, &requests, Label::none(), Label::none());
         Self {
             registry,
             requests,
@@ -126,24 +183,18 @@ impl Metrics {
             reloads,
             revision,
             connections,
+            unmatched,
         }
     }
 
-    /// Records one finished request.
-    pub fn record_request(&self, api: &Label, operation: &Label, status: u16, took: Duration) {
-        let route = RouteLabels {
-            api: api.clone(),
-            operation: operation.clone(),
-        };
-        self.durations
-            .get_or_create(&route)
-            .observe(took.as_secs_f64());
-        let labels = RequestLabels {
-            api: route.api,
-            operation: route.operation,
-            status,
-        };
-        self.requests.get_or_create(&labels).inc();
+    /// Resolves the series of a route; called when a snapshot is compiled.
+    pub fn route(&self, api: Label, operation: Label) -> Arc<RouteMetrics> {
+        new_route(&self.durations, &self.requests, api, operation)
+    }
+
+    /// The series of requests that matched no API.
+    pub fn unmatched(&self) -> &Arc<RouteMetrics> {
+        &self.unmatched
     }
 
     /// Records a backend failure; `reason` is one of a few fixed words.
@@ -193,7 +244,9 @@ mod tests {
         let m = Metrics::new();
         let api = Label("echo".into());
         let op = Label("get".into());
-        m.record_request(&api, &op, 200, Duration::from_millis(3));
+        m.route(api.clone(), op)
+            .record(200, Duration::from_millis(3));
+        m.unmatched().record(599, Duration::from_millis(1));
         m.record_backend_error(&api, "connect");
         m.record_reload(false, None);
         m.record_reload(true, Some(7));

@@ -26,7 +26,7 @@ pub struct Forward<'a> {
     pub query: Option<&'a str>,
     /// The header that carried the subscription key, removed before forwarding.
     pub key_header: &'a HeaderName,
-    pub client: ClientSide,
+    pub client: ClientSide<'a>,
     pub timeout: Duration,
 }
 

@@ -5,6 +5,12 @@
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use std::net::IpAddr;
 
+/// An address as `X-Forwarded-For` text (IPv4-mapped IPv6 addresses shown as IPv4).
+pub fn ip_header_value(ip: IpAddr) -> HeaderValue {
+    HeaderValue::from_str(&ip.to_canonical().to_string())
+        .expect("an IP address is valid header text")
+}
+
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -37,17 +43,26 @@ fn connection_has(headers: &HeaderMap, token: &str) -> bool {
 
 /// Removes hop-by-hop headers. With `keep_upgrade`, the `Upgrade` header and a
 /// `Connection: upgrade` survive so a protocol switch can pass through.
+///
+/// One pass over the headers finds what must go; most messages carry at most a
+/// `Connection: keep-alive`, so this is cheaper than probing for each hop-by-hop name.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    // Headers named by Connection are hop-by-hop too.
-    let named: smallvec::SmallVec<[HeaderName; 4]> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
+    let mut doomed: smallvec::SmallVec<[HeaderName; 4]> = smallvec::SmallVec::new();
+    for (name, value) in headers.iter() {
+        if name == header::CONNECTION {
+            // Headers named by Connection are hop-by-hop too.
+            let tokens = value.to_str().unwrap_or("").split(',');
+            doomed.extend(tokens.filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok()));
+        }
+        if name == header::UPGRADE || HOP_BY_HOP.contains(name) {
+            doomed.push(name.clone());
+        }
+    }
+    if doomed.is_empty() {
+        return;
+    }
     let upgrade = headers.remove(header::UPGRADE);
-    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+    for name in &doomed {
         headers.remove(name);
     }
     if let (true, Some(protocol)) = (keep_upgrade, upgrade) {
@@ -58,8 +73,9 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 
 /// What the gateway knows about the client side of a request.
 #[derive(Debug, Clone, Copy)]
-pub struct ClientSide {
-    pub ip: IpAddr,
+pub struct ClientSide<'a> {
+    /// The client's address as header text, formatted once per connection.
+    pub ip: &'a HeaderValue,
     /// `http` or `https`, as the client reached the gateway.
     pub scheme: &'static str,
     /// Whether the peer is a trusted front proxy whose forwarded headers are believed.
@@ -70,15 +86,20 @@ pub struct ClientSide {
 /// `X-Forwarded-Proto`/`-Host` from this hop unless a trusted proxy already set them.
 pub fn add_forwarded(
     headers: &mut HeaderMap,
-    client: ClientSide,
+    client: ClientSide<'_>,
     original_host: Option<HeaderValue>,
 ) {
-    let ip = client.ip.to_canonical().to_string();
-    let chain = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {ip}"),
-        _ => ip,
+    let chain = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::as_bytes) {
+        Some(prev) if !prev.trim_ascii().is_empty() => {
+            let mut joined = Vec::with_capacity(prev.len() + 2 + client.ip.len());
+            joined.extend_from_slice(prev);
+            joined.extend_from_slice(b", ");
+            joined.extend_from_slice(client.ip.as_bytes());
+            HeaderValue::from_bytes(&joined).ok()
+        }
+        _ => Some(client.ip.clone()),
     };
-    if let Ok(v) = HeaderValue::from_str(&chain) {
+    if let Some(v) = chain {
         headers.insert(X_FORWARDED_FOR.clone(), v);
     }
     if !(client.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
@@ -133,8 +154,9 @@ mod tests {
 
     #[test]
     fn forwarded_headers_trust_only_trusted_proxies() {
+        let ip = ip_header_value("::ffff:10.0.0.7".parse().unwrap());
         let client = |trusted| ClientSide {
-            ip: "10.0.0.7".parse().unwrap(),
+            ip: &ip,
             scheme: "http",
             trusted,
         };

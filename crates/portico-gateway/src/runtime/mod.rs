@@ -14,6 +14,7 @@ pub use operations::{OperationMatcher, Params};
 pub use router::{ApiMatch, ApiRouter};
 pub use subscriptions::{CompiledSubscription, KeyCheck, Scope, SubscriptionIndex};
 
+use crate::metrics::{Label, Metrics, RouteMetrics};
 use http::HeaderName;
 use portico_model::{Protocol, Snapshot, SubscriptionScope, SubscriptionState};
 use std::collections::HashMap;
@@ -28,8 +29,10 @@ pub struct CompiledApi {
     pub key_header: HeaderName,
     pub key_query: Box<str>,
     pub operations: OperationMatcher,
-    /// Operation ids by operation index.
-    pub operation_ids: Vec<Arc<str>>,
+    /// Metric series for requests that matched this API but no operation.
+    pub metrics: Arc<RouteMetrics>,
+    /// Metric series (and ids, as labels) of each operation, by operation index.
+    pub operation_metrics: Vec<Arc<RouteMetrics>>,
     /// Indices of the products this API belongs to.
     pub products: Vec<usize>,
     pub backend: Arc<BackendTarget>,
@@ -49,7 +52,8 @@ pub struct Runtime {
 impl Runtime {
     /// Compiles a validated snapshot. Errors here mean the snapshot and the compiler
     /// disagree (a bug), and are reported like validation errors: the snapshot is refused.
-    pub fn compile(snapshot: &Snapshot) -> Result<Self, String> {
+    /// Metric series are resolved here too, against `metrics`.
+    pub fn compile(snapshot: &Snapshot, metrics: &Metrics) -> Result<Self, String> {
         let doc = snapshot.document();
         let mut backends = HashMap::new();
         for b in &doc.backends {
@@ -97,8 +101,9 @@ impl Runtime {
                 (None, None) => return Err(format!("api {} has no backend", api.id)),
             };
             let names = &api.subscription_key_parameter_names;
+            let id: Arc<str> = api.id.as_str().into();
             apis.push(CompiledApi {
-                id: api.id.as_str().into(),
+                id: id.clone(),
                 protocols: api.protocols.clone(),
                 subscription_required: api.subscription_required,
                 key_header: HeaderName::from_bytes(names.header.as_bytes())
@@ -111,10 +116,11 @@ impl Runtime {
                         .map(|(i, o)| (o.method.as_str(), o.url_template.as_str(), i)),
                 )
                 .map_err(|e| format!("api {}: {e}", api.id))?,
-                operation_ids: api
+                metrics: metrics.route(Label(id.clone()), Label::none()),
+                operation_metrics: api
                     .operations
                     .iter()
-                    .map(|o| o.id.as_str().into())
+                    .map(|o| metrics.route(Label(id.clone()), Label(o.id.as_str().into())))
                     .collect(),
                 products,
                 backend,

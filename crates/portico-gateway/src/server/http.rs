@@ -85,9 +85,9 @@ pub async fn serve_http(
         };
         let _ = stream.set_nodelay(true);
         let shared = gateway.shared().clone();
-        let conn_info = Connection { peer, tls: false };
+        let conn_info = Connection::new(peer, false, &shared.trusted_proxies);
         let service = service_fn(move |req| {
-            let shared = shared.clone();
+            let (shared, conn_info) = (shared.clone(), conn_info.clone());
             async move { Ok::<_, Infallible>(handle(shared, conn_info, req).await) }
         });
         let conn = builder
