@@ -6,7 +6,7 @@ use crate::access_log::AccessLog;
 use crate::exchange::Telemetry;
 use crate::metrics::Metrics;
 use crate::net::TrustedProxies;
-use crate::proxy::client::{ClientSettings, UpstreamClients};
+use crate::proxy::pool::{PoolSettings, Upstreams};
 use crate::runtime::Runtime;
 use arc_swap::ArcSwapOption;
 use portico_model::Snapshot;
@@ -40,7 +40,7 @@ impl Default for GatewayOptions {
 #[derive(Debug)]
 pub struct Shared {
     pub runtime: ArcSwapOption<Runtime>,
-    pub clients: UpstreamClients,
+    pub upstreams: Upstreams,
     pub telemetry: Arc<Telemetry>,
     pub trusted_proxies: TrustedProxies,
     pub backend_timeout: Duration,
@@ -59,15 +59,15 @@ impl Gateway {
 
     /// A gateway whose access log goes to `access_log` (tests capture it this way).
     pub fn with_access_log(options: GatewayOptions, access_log: Option<AccessLog>) -> Self {
-        let clients = UpstreamClients::new(&ClientSettings {
+        let upstreams = Upstreams::new(PoolSettings {
             connect_timeout: options.backend_connect_timeout,
-            pool_idle_timeout: Duration::from_secs(90),
-            pool_max_idle_per_host: 1024,
+            idle_timeout: Duration::from_secs(60),
+            max_idle_per_endpoint: 1024,
         });
         Self {
             shared: Arc::new(Shared {
                 runtime: ArcSwapOption::empty(),
-                clients,
+                upstreams,
                 telemetry: Arc::new(Telemetry {
                     metrics: Metrics::new(),
                     access_log,
@@ -83,7 +83,7 @@ impl Gateway {
     pub fn apply(&self, snapshot: &Snapshot) -> Result<(), String> {
         let started = Instant::now();
         let metrics = &self.shared.telemetry.metrics;
-        let result = Runtime::compile(snapshot, metrics);
+        let result = Runtime::compile(snapshot, metrics, &self.shared.upstreams);
         match result {
             Ok(runtime) => {
                 self.shared.runtime.store(Some(Arc::new(runtime)));

@@ -156,7 +156,7 @@ async fn route_and_forward(
         client,
         timeout: shared.backend_timeout,
     };
-    forward(&shared.clients, req, f, exchange).await
+    forward(req, f, exchange).await
 }
 
 /// Checks the subscription key as APIM does: a key, when sent, must be valid for the API

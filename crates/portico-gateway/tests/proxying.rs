@@ -412,3 +412,91 @@ backends:
     assert_eq!(a.headers["x-backend-version"], "HTTP/2.0");
     assert_eq!(a.json()["path"], "/x");
 }
+
+#[tokio::test]
+async fn backend_connections_are_pooled_and_reused() {
+    let (backend, accepted) = start_counting_backend().await;
+    let gw = TestGateway::start(&open_api(&format!("http://{backend}"))).await;
+    // Fixed-length and chunked (streamed, unknown length) bodies both free their connection.
+    for path in [
+        "/api/a",
+        "/api/bytes/100000",
+        "/api/b",
+        "/api/bytes/5",
+        "/api/c",
+    ] {
+        let a = get(&gw.url(path), &[]).await;
+        assert_eq!(a.status, 200, "{path}");
+    }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one backend connection served every request"
+    );
+}
+
+/// A backend that answers one request per connection and then closes it without saying so,
+/// as a backend whose keep-alive timeout just expired does.
+async fn start_one_shot_backend() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut head = Vec::new();
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = s.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buf[..n]);
+                }
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    .await
+                    .unwrap();
+                // Close without `Connection: close`.
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_backend_closed_is_not_used() {
+    let (backend, accepted) = start_one_shot_backend().await;
+    let gw = TestGateway::start(&open_api(&format!("http://{backend}"))).await;
+    for _ in 0..5 {
+        let a = get(&gw.url("/api/x"), &[]).await;
+        assert_eq!(a.status, 200);
+        assert_eq!(&a.body[..], b"ok");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn an_abandoned_response_does_not_poison_the_pool() {
+    let gw = open_gateway().await;
+    // Start a large download and drop it after the first bytes.
+    let resp = client()
+        .request(
+            http::Request::get(gw.url("/api/bytes/50000000"))
+                .body(empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut body = resp.into_body();
+    body.frame().await.unwrap().unwrap();
+    drop(body);
+    // The next requests get whole, correct answers.
+    for _ in 0..3 {
+        let a = get(&gw.url("/api/bytes/70000"), &[]).await;
+        assert_eq!(a.status, 200);
+        assert_eq!(a.body.len(), 70000);
+    }
+}

@@ -3,6 +3,7 @@
 //! when it is dropped, which is when the last byte was sent or the client went away.
 
 use crate::exchange::Exchange;
+use crate::proxy::pool::Lease;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -58,11 +59,14 @@ enum Content {
     Upstream(Incoming),
 }
 
-/// A response body on its way to the client.
+/// A response body on its way to the client. When it came from a pooled HTTP/1.1
+/// connection and was read to its end, dropping it returns the connection to the pool.
 #[derive(Debug)]
 pub struct ResponseBody {
     content: Content,
     bytes: u64,
+    ended: bool,
+    lease: Option<Lease>,
     exchange: Option<Box<Exchange>>,
 }
 
@@ -75,14 +79,19 @@ impl ResponseBody {
         Self::from_content(Content::Full(Some(bytes.into())))
     }
 
-    pub fn upstream(body: Incoming) -> Self {
-        Self::from_content(Content::Upstream(body))
+    /// A backend's body; `lease` is its connection, returned once the body is complete.
+    pub fn upstream(body: Incoming, lease: Option<Lease>) -> Self {
+        let mut b = Self::from_content(Content::Upstream(body));
+        b.lease = lease;
+        b
     }
 
     fn from_content(content: Content) -> Self {
         Self {
             content,
             bytes: 0,
+            ended: false,
+            lease: None,
             exchange: None,
         }
     }
@@ -107,6 +116,9 @@ impl Body for ResponseBody {
             Content::Full(data) => data.take().map(|d| Ok(Frame::data(d))),
             Content::Upstream(body) => ready!(Pin::new(body).poll_frame(cx)),
         };
+        if frame.is_none() {
+            self.ended = true;
+        }
         if let Some(Ok(f)) = &frame {
             if let Some(data) = f.data_ref() {
                 self.bytes += data.len() as u64;
@@ -136,6 +148,12 @@ impl Body for ResponseBody {
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            // A body abandoned midway leaves its connection unusable: let it close.
+            if self.ended || self.is_end_stream() {
+                lease.release();
+            }
+        }
         if let Some(exchange) = self.exchange.take() {
             exchange.finish(self.bytes);
         }

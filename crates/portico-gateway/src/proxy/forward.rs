@@ -5,12 +5,12 @@
 use crate::errors::GatewayError;
 use crate::exchange::Exchange;
 use crate::proxy::body::{RequestBody, ResponseBody};
-use crate::proxy::client::UpstreamClients;
 use crate::proxy::headers::{self, ClientSide};
+use crate::proxy::pool::SendError;
 use crate::proxy::upgrade;
 use crate::runtime::BackendTarget;
 use http::uri::PathAndQuery;
-use http::{header, HeaderName, Request, Response, StatusCode, Uri, Version};
+use http::{header, HeaderName, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,6 @@ pub struct Forward<'a> {
 
 /// Sends `req` to the backend and returns its response, ready for the client.
 pub async fn forward(
-    clients: &UpstreamClients,
     mut req: Request<Incoming>,
     f: Forward<'_>,
     exchange: &mut Exchange,
@@ -41,7 +40,7 @@ pub async fn forward(
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
 
-    parts.uri = backend_uri(f.target, f.suffix, f.query)?;
+    let path = backend_path(f.target, f.suffix, f.query)?;
     parts.version = Version::HTTP_11;
     let original_host = parts
         .headers
@@ -56,22 +55,21 @@ pub async fn forward(
     h.insert(X_REQUEST_ID.clone(), exchange.request_id.clone());
 
     let upstream = Request::from_parts(parts, RequestBody::new(body, exchange.bytes_in.clone()));
+    let endpoint = &f.target.endpoint;
     let sent = Instant::now();
-    let result =
-        tokio::time::timeout(f.timeout, clients.for_tls(f.target.tls).request(upstream)).await;
+    let result = tokio::time::timeout(f.timeout, endpoint.send(upstream, path)).await;
     exchange.backend_time = Some(sent.elapsed());
-    let mut resp = match result {
+    let (mut resp, lease) = match result {
         Err(_) => return Err(GatewayError::BackendTimeout(f.timeout)),
         Ok(Err(e)) => {
-            let reason = if e.is_connect() {
-                "connect"
-            } else {
-                "protocol"
+            let reason = match e {
+                SendError::Connect(_) => "connect",
+                SendError::Request(_) => "protocol",
             };
-            tracing::warn!(request_id = ?exchange.request_id, backend = %f.target.authority, error = %error_chain(&e), "backend request failed");
+            tracing::warn!(request_id = ?exchange.request_id, backend = %endpoint.authority(), error = %error_chain(&e), "backend request failed");
             return Err(GatewayError::BackendUnavailable { reason });
         }
-        Ok(Ok(resp)) => resp,
+        Ok(Ok(answer)) => answer,
     };
 
     let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
@@ -79,11 +77,17 @@ pub async fn forward(
         upgrade::tunnel(client_upgrade, hyper::upgrade::on(&mut resp));
     }
     headers::strip_hop_by_hop(resp.headers_mut(), switching && upgrade);
-    Ok(resp.map(ResponseBody::upstream))
+    // An upgraded connection belongs to the tunnel now, never to the pool.
+    let lease = lease.filter(|_| !switching);
+    Ok(resp.map(|body| ResponseBody::upstream(body, lease)))
 }
 
-/// `scheme://authority` + base path + suffix + `?query`.
-fn backend_uri(t: &BackendTarget, suffix: &str, query: Option<&str>) -> Result<Uri, GatewayError> {
+/// Base path + suffix + `?query`.
+fn backend_path(
+    t: &BackendTarget,
+    suffix: &str,
+    query: Option<&str>,
+) -> Result<PathAndQuery, GatewayError> {
     let mut pq = String::with_capacity(
         t.base_path.len() + suffix.len() + query.map_or(0, |q| q.len() + 1) + 1,
     );
@@ -96,13 +100,7 @@ fn backend_uri(t: &BackendTarget, suffix: &str, query: Option<&str>) -> Result<U
         pq.push('?');
         pq.push_str(q);
     }
-    let pq = PathAndQuery::try_from(pq).map_err(|_| GatewayError::NotFound)?;
-    Uri::builder()
-        .scheme(t.scheme.clone())
-        .authority(t.authority.clone())
-        .path_and_query(pq)
-        .build()
-        .map_err(|_| GatewayError::NotFound)
+    PathAndQuery::try_from(pq).map_err(|_| GatewayError::NotFound)
 }
 
 /// The error with its causes, for the log (the client sees only a generic message).
@@ -120,17 +118,24 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proxy::pool::{PoolSettings, Upstreams};
     use crate::runtime::TlsVerification;
+    use std::time::Duration;
 
     #[test]
-    fn backend_uri_joins_base_suffix_and_query() {
-        let t = BackendTarget::parse("http://b:81/base", TlsVerification::Full).unwrap();
+    fn backend_path_joins_base_suffix_and_query() {
+        let up = Upstreams::new(PoolSettings {
+            connect_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+            max_idle_per_endpoint: 1,
+        });
+        let t = BackendTarget::parse("http://b:81/base", TlsVerification::Full, &up).unwrap();
         assert_eq!(
-            backend_uri(&t, "/users/1", Some("a=1")).unwrap(),
-            "http://b:81/base/users/1?a=1"
+            backend_path(&t, "/users/1", Some("a=1")).unwrap(),
+            "/base/users/1?a=1"
         );
-        assert_eq!(backend_uri(&t, "", None).unwrap(), "http://b:81/base");
-        let t = BackendTarget::parse("http://b", TlsVerification::Full).unwrap();
-        assert_eq!(backend_uri(&t, "", None).unwrap(), "http://b/");
+        assert_eq!(backend_path(&t, "", None).unwrap(), "/base");
+        let t = BackendTarget::parse("http://b", TlsVerification::Full, &up).unwrap();
+        assert_eq!(backend_path(&t, "", None).unwrap(), "/");
     }
 }

@@ -1,11 +1,13 @@
 //! Compiled backend targets: a service URL split into the parts the proxy needs per request
-//! (scheme, authority, base path, `Host` value), and how its TLS certificate is checked.
+//! (base path, `Host` value) and the connection pool of its address.
 
-use http::uri::{Authority, Scheme};
+use crate::proxy::pool::{Endpoint, Upstreams};
+use http::uri::Scheme;
 use http::HeaderValue;
+use std::sync::Arc;
 
 /// How a TLS backend's certificate is verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TlsVerification {
     /// Chain and name checked against the system's root certificates (the default).
     Full,
@@ -16,19 +18,17 @@ pub enum TlsVerification {
 /// Where and how to forward a request.
 #[derive(Debug, Clone)]
 pub struct BackendTarget {
-    pub scheme: Scheme,
-    pub authority: Authority,
     /// Path of the service URL without a trailing slash (`/base`, or empty).
     pub base_path: String,
     /// The `Host` header sent upstream.
     pub host: HeaderValue,
-    pub tls: TlsVerification,
+    pub endpoint: Arc<Endpoint>,
 }
 
 impl BackendTarget {
     /// Parses a validated service URL. `ws`/`wss` map to `http`/`https`: a WebSocket is an
     /// HTTP request with an upgrade.
-    pub fn parse(url: &str, tls: TlsVerification) -> Result<Self, String> {
+    pub fn parse(url: &str, tls: TlsVerification, upstreams: &Upstreams) -> Result<Self, String> {
         let uri: http::Uri = url.parse().map_err(|e| format!("{url:?}: {e}"))?;
         let scheme = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
             Some("http" | "ws") => Scheme::HTTP,
@@ -41,11 +41,9 @@ impl BackendTarget {
             .ok_or_else(|| format!("{url:?} has no host"))?;
         let host = HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?;
         Ok(Self {
-            scheme,
-            authority,
             base_path: uri.path().trim_end_matches('/').to_owned(),
             host,
-            tls,
+            endpoint: upstreams.endpoint(&scheme, &authority, tls)?,
         })
     }
 }
@@ -53,14 +51,35 @@ impl BackendTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proxy::pool::PoolSettings;
+    use std::time::Duration;
+
+    fn upstreams() -> Upstreams {
+        Upstreams::new(PoolSettings {
+            connect_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+            max_idle_per_endpoint: 1,
+        })
+    }
 
     #[test]
-    fn splits_service_urls() {
-        let t = BackendTarget::parse("wss://b.example:8443/base/", TlsVerification::Full).unwrap();
-        assert_eq!(t.scheme, Scheme::HTTPS);
-        assert_eq!(t.authority.as_str(), "b.example:8443");
+    fn splits_service_urls_and_shares_endpoints() {
+        let up = upstreams();
+        let t =
+            BackendTarget::parse("wss://b.example:8443/base/", TlsVerification::Full, &up).unwrap();
+        assert_eq!(t.endpoint.authority().as_str(), "b.example:8443");
         assert_eq!(t.base_path, "/base");
-        let t = BackendTarget::parse("http://b", TlsVerification::Full).unwrap();
+        let again =
+            BackendTarget::parse("https://B.example:8443/other", TlsVerification::Full, &up)
+                .unwrap();
+        assert!(
+            Arc::ptr_eq(&t.endpoint, &again.endpoint),
+            "same address, same pool"
+        );
+        let unverified =
+            BackendTarget::parse("https://b.example:8443", TlsVerification::None, &up).unwrap();
+        assert!(!Arc::ptr_eq(&t.endpoint, &unverified.endpoint));
+        let t = BackendTarget::parse("http://b", TlsVerification::Full, &up).unwrap();
         assert_eq!(t.base_path, "");
         assert_eq!(t.host, "b");
     }

@@ -15,6 +15,7 @@ pub use router::{ApiMatch, ApiRouter};
 pub use subscriptions::{CompiledSubscription, KeyCheck, Scope, SubscriptionIndex};
 
 use crate::metrics::{Label, Metrics, RouteMetrics};
+use crate::proxy::pool::Upstreams;
 use http::HeaderName;
 use portico_model::{Protocol, Snapshot, SubscriptionScope, SubscriptionState};
 use std::collections::HashMap;
@@ -53,7 +54,12 @@ impl Runtime {
     /// Compiles a validated snapshot. Errors here mean the snapshot and the compiler
     /// disagree (a bug), and are reported like validation errors: the snapshot is refused.
     /// Metric series are resolved here too, against `metrics`.
-    pub fn compile(snapshot: &Snapshot, metrics: &Metrics) -> Result<Self, String> {
+    /// Backends are bound to their connection pools in `upstreams`.
+    pub fn compile(
+        snapshot: &Snapshot,
+        metrics: &Metrics,
+        upstreams: &Upstreams,
+    ) -> Result<Self, String> {
         let doc = snapshot.document();
         let mut backends = HashMap::new();
         for b in &doc.backends {
@@ -62,8 +68,8 @@ impl Runtime {
             } else {
                 TlsVerification::None
             };
-            let target =
-                BackendTarget::parse(&b.url, tls).map_err(|e| format!("backend {}: {e}", b.id))?;
+            let target = BackendTarget::parse(&b.url, tls, upstreams)
+                .map_err(|e| format!("backend {}: {e}", b.id))?;
             backends.insert(b.id.to_ascii_lowercase(), Arc::new(target));
         }
 
@@ -91,7 +97,7 @@ impl Runtime {
         for (api, products) in doc.apis.iter().zip(products_of_api) {
             let backend = match (&api.service_url, &api.backend_id) {
                 (Some(url), _) => Arc::new(
-                    BackendTarget::parse(url, TlsVerification::Full)
+                    BackendTarget::parse(url, TlsVerification::Full, upstreams)
                         .map_err(|e| format!("api {}: {e}", api.id))?,
                 ),
                 (None, Some(id)) => backends

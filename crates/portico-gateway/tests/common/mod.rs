@@ -25,11 +25,19 @@ pub type Body = BoxBody<Bytes, hyper::Error>;
 /// Starts the echo backend. Paths starting with `/slow/{ms}` answer after that many
 /// milliseconds; everything else is `portico_echo::echo`.
 pub async fn start_backend() -> SocketAddr {
+    start_counting_backend().await.0
+}
+
+/// [`start_backend`], also counting the connections it accepts.
+pub async fn start_counting_backend() -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
     tokio::spawn(async move {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tokio::spawn(async move {
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection_with_upgrades(TokioIo::new(stream), service_fn(backend))
@@ -37,7 +45,7 @@ pub async fn start_backend() -> SocketAddr {
             });
         }
     });
-    addr
+    (addr, accepted)
 }
 
 /// Test backend routes, anywhere in the path:

@@ -1,0 +1,252 @@
+//! Connection pools to backends, one [`Endpoint`] per scheme, authority and TLS mode.
+//!
+//! Endpoints are looked up when a snapshot is compiled and held by the compiled backend, so
+//! a request reaches its pool with no hashing. HTTP/1.1 connections are kept in a LIFO stack
+//! of idle connections (the warmest first) and leased to one request at a time: the lease
+//! returns when the response body has been read to its end, and a connection whose body was
+//! abandoned is closed instead. An HTTP/2 connection is shared by all requests.
+//!
+//! A pooled connection the backend closed while idle is detected before use, and a request
+//! that could not be written to a stale connection is retried on another one: the request
+//! was never sent, so retrying is safe whatever its method.
+
+use crate::proxy::body::RequestBody;
+use crate::proxy::connect::{ConnectError, ConnectTarget, Connected};
+use crate::proxy::tls::BackendTls;
+use crate::runtime::TlsVerification;
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{Request, Response, Uri};
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+/// Pool settings shared by every endpoint.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub connect_timeout: Duration,
+    /// Idle connections older than this are closed rather than reused.
+    pub idle_timeout: Duration,
+    pub max_idle_per_endpoint: usize,
+}
+
+/// Why a request could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("the backend broke the exchange: {0}")]
+    Request(#[from] hyper::Error),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct EndpointKey {
+    https: bool,
+    authority: String,
+    verification: TlsVerification,
+}
+
+/// Every backend endpoint in use, shared across configuration reloads so warm connections
+/// survive them.
+#[derive(Debug)]
+pub struct Upstreams {
+    tls: BackendTls,
+    settings: PoolSettings,
+    endpoints: Mutex<HashMap<EndpointKey, Weak<Endpoint>>>,
+}
+
+impl Upstreams {
+    pub fn new(settings: PoolSettings) -> Self {
+        Self {
+            tls: BackendTls::load(),
+            settings,
+            endpoints: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The endpoint for a backend; called when a snapshot is compiled, never per request.
+    pub fn endpoint(
+        &self,
+        scheme: &Scheme,
+        authority: &Authority,
+        verification: TlsVerification,
+    ) -> Result<Arc<Endpoint>, String> {
+        let https = *scheme == Scheme::HTTPS;
+        let key = EndpointKey {
+            https,
+            authority: authority.as_str().to_ascii_lowercase(),
+            verification,
+        };
+        let mut endpoints = lock(&self.endpoints);
+        if let Some(existing) = endpoints.get(&key).and_then(Weak::upgrade) {
+            return Ok(existing);
+        }
+        endpoints.retain(|_, e| e.strong_count() > 0);
+        let tls = https.then(|| match verification {
+            TlsVerification::Full => self.tls.verified.clone(),
+            TlsVerification::None => self.tls.unverified.clone(),
+        });
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let target =
+            ConnectTarget::new(authority.host(), port, tls, self.settings.connect_timeout)?;
+        let endpoint = Arc::new(Endpoint {
+            scheme: scheme.clone(),
+            authority: authority.clone(),
+            target,
+            idle_timeout: self.settings.idle_timeout,
+            max_idle: self.settings.max_idle_per_endpoint,
+            idle: Mutex::new(Vec::new()),
+            shared_h2: Mutex::new(None),
+        });
+        endpoints.insert(key, Arc::downgrade(&endpoint));
+        Ok(endpoint)
+    }
+}
+
+/// One backend address and its pooled connections.
+#[derive(Debug)]
+pub struct Endpoint {
+    scheme: Scheme,
+    authority: Authority,
+    target: ConnectTarget,
+    idle_timeout: Duration,
+    max_idle: usize,
+    idle: Mutex<Vec<Idle>>,
+    shared_h2: Mutex<Option<http2::SendRequest<RequestBody>>>,
+}
+
+#[derive(Debug)]
+struct Idle {
+    sender: http1::SendRequest<RequestBody>,
+    since: Instant,
+}
+
+enum Reusable {
+    Http1(http1::SendRequest<RequestBody>),
+    Http2(http2::SendRequest<RequestBody>),
+}
+
+/// An HTTP/1.1 connection lent to one request; [`Lease::release`] returns it to the pool.
+#[derive(Debug)]
+pub struct Lease {
+    endpoint: Arc<Endpoint>,
+    sender: http1::SendRequest<RequestBody>,
+}
+
+impl Lease {
+    /// Returns the connection for reuse. Call only once its response was read to the end.
+    pub fn release(self) {
+        if self.sender.is_closed() {
+            return;
+        }
+        let now = Instant::now();
+        let mut idle = lock(&self.endpoint.idle);
+        // The oldest sit at the bottom; drop those past their time.
+        let expired = idle
+            .iter()
+            .take_while(|i| now.duration_since(i.since) > self.endpoint.idle_timeout)
+            .count();
+        idle.drain(..expired);
+        if idle.len() < self.endpoint.max_idle {
+            idle.push(Idle {
+                sender: self.sender,
+                since: now,
+            });
+        }
+    }
+}
+
+impl Endpoint {
+    /// `host:port` of this endpoint, for logs.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// Sends a request whose URI is set here from `path`: origin-form for HTTP/1.1, absolute
+    /// for HTTP/2. Returns the response and, for HTTP/1.1, the lease on its connection.
+    pub async fn send(
+        self: &Arc<Self>,
+        mut req: Request<RequestBody>,
+        path: PathAndQuery,
+    ) -> Result<(Response<Incoming>, Option<Lease>), SendError> {
+        while let Some(conn) = self.checkout() {
+            let outcome = match conn {
+                Reusable::Http2(mut sender) => {
+                    *req.uri_mut() = self.absolute(&path);
+                    sender.try_send_request(req).await.map(|r| (r, None))
+                }
+                Reusable::Http1(mut sender) => {
+                    if sender.ready().await.is_err() {
+                        continue; // closed while idle
+                    }
+                    *req.uri_mut() = Uri::from(path.clone());
+                    match sender.try_send_request(req).await {
+                        Ok(resp) => Ok((resp, Some(self.lease(sender)))),
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            match outcome {
+                Ok(done) => return Ok(done),
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => req = unsent, // stale connection: try the next one
+                    None => return Err(SendError::Request(e.into_error())),
+                },
+            }
+        }
+        // Boxed: connecting (TCP, TLS, HTTP/2 handshake) is rare but its state is large, and
+        // inline it would make every request's future that large too.
+        match Box::pin(self.target.connect()).await? {
+            Connected::Http1(mut sender) => {
+                *req.uri_mut() = Uri::from(path);
+                let resp = sender.send_request(req).await?;
+                Ok((resp, Some(self.lease(sender))))
+            }
+            Connected::Http2(mut sender) => {
+                *lock(&self.shared_h2) = Some(sender.clone());
+                *req.uri_mut() = self.absolute(&path);
+                Ok((sender.send_request(req).await?, None))
+            }
+        }
+    }
+
+    fn lease(self: &Arc<Self>, sender: http1::SendRequest<RequestBody>) -> Lease {
+        Lease {
+            endpoint: self.clone(),
+            sender,
+        }
+    }
+
+    fn checkout(&self) -> Option<Reusable> {
+        {
+            let mut h2 = lock(&self.shared_h2);
+            match h2.as_ref() {
+                Some(s) if !s.is_closed() => return Some(Reusable::Http2(s.clone())),
+                Some(_) => *h2 = None,
+                None => {}
+            }
+        }
+        let now = Instant::now();
+        let mut idle = lock(&self.idle);
+        while let Some(i) = idle.pop() {
+            if !i.sender.is_closed() && now.duration_since(i.since) <= self.idle_timeout {
+                return Some(Reusable::Http1(i.sender));
+            }
+        }
+        None
+    }
+
+    fn absolute(&self, path: &PathAndQuery) -> Uri {
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path.clone());
+        Uri::from_parts(parts).expect("scheme, authority and path make a valid URI")
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: the pools hold no invariant a panic could break.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
