@@ -500,3 +500,40 @@ async fn an_abandoned_response_does_not_poison_the_pool() {
         assert_eq!(a.body.len(), 70000);
     }
 }
+
+#[tokio::test]
+async fn clients_may_speak_http2_with_prior_knowledge() {
+    let gw = open_gateway().await;
+    let h2 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Body>();
+    let resp = h2
+        .request(http::Request::get(gw.url("/api/x")).body(empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.version(), http::Version::HTTP_2);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let seen: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(seen["path"], "/x");
+    assert_eq!(
+        seen["headers"]["x-forwarded-host"],
+        gw.addr.to_string(),
+        "the :authority becomes X-Forwarded-Host"
+    );
+}
+
+#[tokio::test]
+async fn an_overlong_request_line_is_refused() {
+    let gw = open_gateway().await;
+    let long = "a".repeat(64 * 1024);
+    let answer = raw_exchange(
+        gw.addr,
+        format!("GET /api/{long} HTTP/1.1\r\nHost: gw\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert!(
+        answer.starts_with("HTTP/1.1 414") || answer.starts_with("HTTP/1.1 431"),
+        "{answer:.80}"
+    );
+}

@@ -145,3 +145,20 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The shipped examples must always be valid documents.
+    #[test]
+    fn the_examples_are_valid() {
+        for name in ["portico.yaml", "portico.json"] {
+            let path = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let doc = Document::parse_valid(&text, DocumentFormat::detect(name, &text))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!doc.apis.is_empty(), "{name}");
+        }
+    }
+}
