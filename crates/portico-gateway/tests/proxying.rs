@@ -20,8 +20,13 @@ fn open_api(service_url: &str) -> String {
 }
 
 async fn open_gateway() -> TestGateway {
+    open_gateway_with(options(), ListenerLimits::default()).await
+}
+
+/// An open API in front of the test backend, on a gateway with these settings.
+async fn open_gateway_with(options: GatewayOptions, limits: ListenerLimits) -> TestGateway {
     let backend = start_backend().await;
-    TestGateway::start(&open_api(&format!("http://{backend}"))).await
+    TestGateway::start_with(&open_api(&format!("http://{backend}")), options, limits).await
 }
 
 #[tokio::test]
@@ -62,17 +67,11 @@ async fn forwarding_headers_are_added_and_hop_by_hop_removed() {
 
 #[tokio::test]
 async fn a_trusted_front_proxy_keeps_its_forwarded_proto_and_host() {
-    let backend = start_backend().await;
     let options = GatewayOptions {
         trusted_proxies: TrustedProxies::new(vec!["127.0.0.0/8".parse().unwrap()]),
         ..options()
     };
-    let gw = TestGateway::start_with(
-        &open_api(&format!("http://{backend}")),
-        options,
-        ListenerLimits::default(),
-    )
-    .await;
+    let gw = open_gateway_with(options, ListenerLimits::default()).await;
     let a = get(
         &gw.url("/api/h"),
         &[
@@ -229,17 +228,11 @@ async fn backend_down_is_502_and_counted() {
 
 #[tokio::test]
 async fn backend_timeout_is_504() {
-    let backend = start_backend().await;
     let options = GatewayOptions {
         backend_timeout: Duration::from_millis(300),
         ..options()
     };
-    let gw = TestGateway::start_with(
-        &open_api(&format!("http://{backend}")),
-        options,
-        ListenerLimits::default(),
-    )
-    .await;
+    let gw = open_gateway_with(options, ListenerLimits::default()).await;
     let started = Instant::now();
     let a = get(&gw.url("/api/slow/5000"), &[]).await;
     assert_apim_error(&a, 504, "The backend service did not respond within 0.3 s");
@@ -270,13 +263,11 @@ async fn oversized_headers_get_431() {
 
 #[tokio::test]
 async fn slow_request_heads_are_cut_off() {
-    let backend = start_backend().await;
     let limits = ListenerLimits {
         header_timeout: Duration::from_millis(300),
         ..ListenerLimits::default()
     };
-    let gw =
-        TestGateway::start_with(&open_api(&format!("http://{backend}")), options(), limits).await;
+    let gw = open_gateway_with(options(), limits).await;
     let started = Instant::now();
     let mut s = TcpStream::connect(gw.addr).await.unwrap();
     s.write_all(b"GET /api/x HTTP/1.1\r\nHost: gw\r\n")
@@ -290,13 +281,11 @@ async fn slow_request_heads_are_cut_off() {
 
 #[tokio::test]
 async fn connections_beyond_the_limit_wait_for_a_slot() {
-    let backend = start_backend().await;
     let limits = ListenerLimits {
         max_connections: 1,
         ..ListenerLimits::default()
     };
-    let gw =
-        TestGateway::start_with(&open_api(&format!("http://{backend}")), options(), limits).await;
+    let gw = open_gateway_with(options(), limits).await;
     let mut first = TcpStream::connect(gw.addr).await.unwrap();
     first
         .write_all(b"GET /api/x HTTP/1.1\r\nHost: gw\r\n\r\n")
