@@ -11,6 +11,9 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+/// Largest read buffer of one HTTP/1.1 backend connection.
+const BACKEND_READ_BUFFER: usize = 64 * 1024;
+
 /// Where to connect and how.
 #[derive(Debug, Clone)]
 pub struct ConnectTarget {
@@ -126,6 +129,9 @@ where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let (sender, conn) = http1::Builder::new()
+        // Bounds the read buffer each backend connection may grow to while streaming a large
+        // body, keeping memory flat however many connections are busy.
+        .max_buf_size(BACKEND_READ_BUFFER)
         .handshake(io)
         .await
         .map_err(|source| ConnectError::Http {

@@ -1,0 +1,86 @@
+//! nginx from Debian, in two roles: the fast static backend every proxy forwards to (1 KiB and
+//! 1 MiB files), and the reverse proxy Portico is compared with (keep-alive upstream, the same
+//! worker count as Portico's worker threads, access log off or on as the scenario says).
+
+use crate::process::{children, wait_for_port, Proc};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// A running nginx: master process plus workers.
+#[derive(Debug)]
+pub struct Nginx {
+    master: Proc,
+}
+
+impl Nginx {
+    /// PIDs whose CPU time is the proxy's cost (the master only supervises).
+    pub fn workers(&self) -> Vec<u32> {
+        children(self.master.pid())
+    }
+}
+
+/// Writes the backend's files and config under `dir` and starts it on `addr`.
+pub fn start_backend(dir: &Path, addr: SocketAddr, cores: Option<&str>) -> anyhow::Result<Nginx> {
+    let root = dir.join("www");
+    std::fs::create_dir_all(&root)?;
+    std::fs::write(root.join("1k.bin"), vec![b'x'; 1024])?;
+    std::fs::write(root.join("1m.bin"), vec![b'x'; 1024 * 1024])?;
+    let conf = format!(
+        "worker_processes 1;\npid {dir}/backend.pid;\nerror_log {dir}/backend-error.log warn;\nevents {{ worker_connections 8192; }}\n\
+         http {{\n  access_log off;\n  keepalive_requests 100000000;\n  server {{\n    listen {addr} reuseport;\n    root {root};\n  }}\n}}\n",
+        dir = dir.display(),
+        root = root.display(),
+    );
+    start(dir, "backend", &conf, addr, cores)
+}
+
+/// Starts nginx as a reverse proxy on `addr` in front of `backend`.
+pub fn start_proxy(
+    dir: &Path,
+    addr: SocketAddr,
+    backend: SocketAddr,
+    workers: usize,
+    access_log: bool,
+    cores: Option<&str>,
+) -> anyhow::Result<Nginx> {
+    let log = if access_log {
+        format!("access_log {}/nginx-access.log;", dir.display())
+    } else {
+        "access_log off;".to_owned()
+    };
+    let conf = format!(
+        "worker_processes {workers};\npid {dir}/proxy.pid;\nerror_log {dir}/proxy-error.log warn;\nevents {{ worker_connections 8192; }}\n\
+         http {{\n  {log}\n  keepalive_requests 100000000;\n  upstream backend {{ server {backend}; keepalive 256; }}\n\
+         server {{\n    listen {addr};\n    location / {{\n      proxy_pass http://backend;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }}\n  }}\n}}\n",
+        dir = dir.display(),
+    );
+    start(dir, "proxy", &conf, addr, cores)
+}
+
+fn start(
+    dir: &Path,
+    role: &str,
+    conf: &str,
+    addr: SocketAddr,
+    cores: Option<&str>,
+) -> anyhow::Result<Nginx> {
+    let path = dir.join(format!("{role}.conf"));
+    std::fs::write(&path, conf).with_context(|| format!("writing {}", path.display()))?;
+    let master = Proc::spawn(
+        &format!("nginx {role}"),
+        cores,
+        "nginx",
+        &[
+            "-c",
+            path.to_str().unwrap_or_default(),
+            "-p",
+            dir.to_str().unwrap_or_default(),
+            "-g",
+            "daemon off;",
+        ],
+        None,
+    )?;
+    wait_for_port(addr, &format!("nginx ({role})"))?;
+    Ok(Nginx { master })
+}

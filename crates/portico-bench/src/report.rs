@@ -1,0 +1,217 @@
+//! Results: medians per target and scenario, the ratios the goals are read against, written
+//! as Markdown (for people and the README) and JSON (for tools) under `bench/results/`.
+
+use crate::load::LoadResult;
+use crate::machine::Machine;
+use crate::scale::ApplyTimes;
+use serde::Serialize;
+use std::fmt::Write;
+use std::path::Path;
+
+/// One target's figures in one round.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    pub load: LoadResult,
+    /// CPU time of the proxy process(es) per request, in microseconds (None for direct).
+    pub cpu_us_per_request: Option<f64>,
+    /// Peak resident memory of the proxy, in MiB.
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// Medians over the rounds of one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub target: &'static str,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub cpu_us_per_request: Option<f64>,
+    pub peak_rss_mib: Option<f64>,
+    pub errors: u64,
+    pub rounds: usize,
+}
+
+impl Summary {
+    pub fn of(target: &'static str, rounds: &[Measurement]) -> Self {
+        let med = |f: &dyn Fn(&Measurement) -> f64| median(rounds.iter().map(f).collect());
+        let opt = |f: &dyn Fn(&Measurement) -> Option<f64>| {
+            let v: Vec<f64> = rounds.iter().filter_map(f).collect();
+            (!v.is_empty()).then(|| median(v))
+        };
+        Self {
+            target,
+            rps: med(&|m| m.load.rps()),
+            p50_ms: med(&|m| m.load.p50_us as f64 / 1e3),
+            p99_ms: med(&|m| m.load.p99_us as f64 / 1e3),
+            p999_ms: med(&|m| m.load.p999_us as f64 / 1e3),
+            cpu_us_per_request: opt(&|m| m.cpu_us_per_request),
+            peak_rss_mib: opt(&|m| m.peak_rss_mib),
+            errors: rounds
+                .iter()
+                .map(|m| m.load.socket_errors + m.load.non_2xx)
+                .sum(),
+            rounds: rounds.len(),
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Portico compared with the others, in one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ratios {
+    pub rps_vs_nginx: f64,
+    pub rps_vs_direct: f64,
+    pub p99_vs_nginx: f64,
+    pub cpu_vs_nginx: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub targets: Vec<Summary>,
+    pub ratios: Ratios,
+}
+
+impl ScenarioResult {
+    pub fn new(name: &'static str, description: &'static str, targets: Vec<Summary>) -> Self {
+        let find = |t: &str| targets.iter().find(|s| s.target == t);
+        let (direct, nginx, portico) = (find("direct"), find("nginx"), find("portico"));
+        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if b > 0.0 => a / b,
+            _ => f64::NAN,
+        };
+        let ratios = Ratios {
+            rps_vs_nginx: ratio(portico.map(|p| p.rps), nginx.map(|n| n.rps)),
+            rps_vs_direct: ratio(portico.map(|p| p.rps), direct.map(|d| d.rps)),
+            p99_vs_nginx: ratio(portico.map(|p| p.p99_ms), nginx.map(|n| n.p99_ms)),
+            cpu_vs_nginx: match (
+                portico.and_then(|p| p.cpu_us_per_request),
+                nginx.and_then(|n| n.cpu_us_per_request),
+            ) {
+                (Some(p), Some(n)) if n > 0.0 => Some(p / n),
+                _ => None,
+            },
+        };
+        Self {
+            name,
+            description,
+            targets,
+            ratios,
+        }
+    }
+}
+
+/// A 10k-API document served by a running Portico.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScaleServing {
+    pub idle_rss_mib: f64,
+    pub small_config_idle_rss_mib: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub small_config_p50_ms: f64,
+    pub small_config_p99_ms: f64,
+}
+
+/// Everything one run produced.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub date: String,
+    pub mode: &'static str,
+    pub machine: Machine,
+    pub settings: String,
+    pub scenarios: Vec<ScenarioResult>,
+    pub apply: Option<ApplyTimes>,
+    pub scale_serving: Option<ScaleServing>,
+    pub pending: Vec<(String, String)>,
+}
+
+impl Report {
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let m = &self.machine;
+        let _ = writeln!(
+            md,
+            "# Portico benchmark ({} run, {})\n",
+            self.mode, self.date
+        );
+        let _ = writeln!(
+            md,
+            "Machine: {} cores, {}, kernel {}, load average at start {}.  ",
+            m.cores, m.cpu_model, m.kernel, m.load_average
+        );
+        let _ = writeln!(md, "Settings: {}.\n", self.settings);
+        let _ = writeln!(md, "| scenario | target | req/s | p50 ms | p99 ms | p99.9 ms | CPU µs/req | peak RSS MiB | errors |");
+        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        for s in &self.scenarios {
+            for t in &s.targets {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+                    s.name,
+                    t.target,
+                    t.rps,
+                    t.p50_ms,
+                    t.p99_ms,
+                    t.p999_ms,
+                    t.cpu_us_per_request
+                        .map_or("-".into(), |c| format!("{c:.1}")),
+                    t.peak_rss_mib.map_or("-".into(), |r| format!("{r:.1}")),
+                    t.errors
+                );
+            }
+        }
+        let _ = writeln!(md, "\n| scenario | Portico/nginx req/s | Portico/direct req/s | Portico/nginx p99 | Portico/nginx CPU per request |");
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|");
+        for s in &self.scenarios {
+            let r = &s.ratios;
+            let _ = writeln!(
+                md,
+                "| {} — {} | {:.2} | {:.2} | {:.2} | {} |",
+                s.name,
+                s.description,
+                r.rps_vs_nginx,
+                r.rps_vs_direct,
+                r.p99_vs_nginx,
+                r.cpu_vs_nginx.map_or("-".into(), |c| format!("{c:.2}"))
+            );
+        }
+        if let Some(a) = &self.apply {
+            let _ = writeln!(
+                md,
+                "\nApply of {} APIs and {} subscriptions ({:.1} MiB of YAML): parse and validate {:.0} ms, compile and swap {:.0} ms; applying it again {:.0} ms.",
+                a.apis, a.subscriptions, a.document_mib, a.parse_and_validate_ms, a.compile_and_swap_ms, a.reapply_ms
+            );
+        }
+        if let Some(s) = &self.scale_serving {
+            let _ = writeln!(
+                md,
+                "Serving it: idle RSS {:.1} MiB (one-API document: {:.1} MiB); keyed request latency p50 {:.2} ms / p99 {:.2} ms against p50 {:.2} ms / p99 {:.2} ms with one API.",
+                s.idle_rss_mib, s.small_config_idle_rss_mib, s.p50_ms, s.p99_ms, s.small_config_p50_ms, s.small_config_p99_ms
+            );
+        }
+        if !self.pending.is_empty() {
+            let _ = writeln!(md, "\nNot measured yet:");
+            for (what, waits) in &self.pending {
+                let _ = writeln!(md, "- {what}: waits for {waits}.");
+            }
+        }
+        md
+    }
+
+    /// Writes `latest.md` and `latest.json` under `dir`.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("latest.md"), self.markdown())?;
+        std::fs::write(dir.join("latest.json"), serde_json::to_string_pretty(self)?)?;
+        Ok(())
+    }
+}
