@@ -54,7 +54,19 @@ impl Proc {
 }
 
 impl Drop for Proc {
+    /// SIGTERM first, so a supervisor such as nginx's master stops its workers too (SIGKILL
+    /// would orphan them); SIGKILL only if it is still running two seconds later.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -6,7 +6,8 @@
 use serde::Serialize;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender, TrySendError};
+use std::time::Duration;
 
 const QUEUE_LINES: usize = 65_536;
 
@@ -31,10 +32,18 @@ pub struct AccessRecord<'a> {
     pub error: Option<&'static str>,
 }
 
+/// What the writer thread receives.
+#[derive(Debug)]
+enum Message {
+    Line(String),
+    /// Write everything queued before this, flush, then answer.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
 /// Where access-log lines go.
 #[derive(Debug)]
 pub struct AccessLog {
-    lines: SyncSender<String>,
+    lines: SyncSender<Message>,
     dropped: AtomicU64,
 }
 
@@ -63,22 +72,39 @@ impl AccessLog {
             return;
         };
         line.push('\n');
-        if let Err(TrySendError::Full(_)) = self.lines.try_send(line) {
+        if let Err(TrySendError::Full(_)) = self.lines.try_send(Message::Line(line)) {
             if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
                 tracing::warn!("access log writer is behind; dropping lines");
             }
         }
     }
+
+    /// Waits (up to `limit`) until every line queued so far is written: called before the
+    /// process exits so the last requests' lines are not lost.
+    pub fn flush(&self, limit: Duration) {
+        let (done, wait) = channel();
+        if self.lines.send(Message::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(limit);
+        }
+    }
 }
 
-fn write_lines(rx: Receiver<String>, out: impl Write) {
+fn write_lines(rx: Receiver<Message>, out: impl Write) {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
-    while let Ok(line) = rx.recv() {
-        let _ = out.write_all(line.as_bytes());
-        // Drain whatever else is queued, then flush once.
-        while let Ok(line) = rx.try_recv() {
-            let _ = out.write_all(line.as_bytes());
+    let mut waiting = Vec::new();
+    while let Ok(first) = rx.recv() {
+        // Take whatever else is queued too, then flush once.
+        for message in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+            match message {
+                Message::Line(line) => {
+                    let _ = out.write_all(line.as_bytes());
+                }
+                Message::Flush(done) => waiting.push(done),
+            }
         }
         let _ = out.flush();
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
     }
 }

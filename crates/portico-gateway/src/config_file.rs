@@ -25,14 +25,19 @@ pub enum LoadError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {errors}")]
-    Invalid { path: PathBuf, errors: ConfigErrors },
     #[error(
         "{path} is empty; an empty configuration is refused (write `apis: []` to serve nothing)"
     )]
     Empty { path: PathBuf },
+    #[error("{path}: {errors}")]
+    Invalid { path: PathBuf, errors: ConfigErrors },
     #[error("{path}: {message}")]
     Compile { path: PathBuf, message: String },
+    #[error("cannot watch {path} for changes: {source}")]
+    Watch {
+        path: PathBuf,
+        source: notify::Error,
+    },
 }
 
 /// A watched configuration file feeding one gateway.
@@ -42,20 +47,59 @@ pub struct FileSource {
     gateway: Gateway,
     revision: u64,
     last_text: Option<String>,
+    /// Kept alive for as long as changes should be seen.
+    _watcher: notify::RecommendedWatcher,
+    changes: mpsc::UnboundedReceiver<()>,
 }
 
 impl FileSource {
-    pub fn new(path: impl Into<PathBuf>, gateway: Gateway) -> Self {
-        Self {
-            path: path.into(),
+    /// Starts watching `path`, then loads it. Watching first means an edit made while the
+    /// first load runs is seen by [`FileSource::run`].
+    pub fn start(path: impl Into<PathBuf>, gateway: Gateway) -> Result<Self, LoadError> {
+        let path = path.into();
+        let (tx, changes) = mpsc::unbounded_channel();
+        let watch_error = |source| LoadError::Watch {
+            path: path.clone(),
+            source,
+        };
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                // Reading the file raises access events; reacting to those would reload forever.
+                if event.is_ok_and(|e| !matches!(e.kind, EventKind::Access(_))) {
+                    let _ = tx.send(());
+                }
+            })
+            .map_err(watch_error)?;
+        watcher
+            .watch(watch_dir(&path), RecursiveMode::NonRecursive)
+            .map_err(watch_error)?;
+        let mut source = Self {
+            path,
             gateway,
             revision: 0,
             last_text: None,
-        }
+            _watcher: watcher,
+            changes,
+        };
+        source.load()?;
+        Ok(source)
     }
 
-    /// Reads, validates and applies the file. Unchanged content is not applied again.
+    /// Reads, validates and applies the file. Unchanged content is not applied again. Every
+    /// refusal is counted in the reload-failure metric.
     pub fn load(&mut self) -> Result<bool, LoadError> {
+        let result = self.try_load();
+        if matches!(
+            result,
+            Err(LoadError::Read { .. } | LoadError::Empty { .. } | LoadError::Invalid { .. })
+        ) {
+            // (Compile failures are counted by `Gateway::apply` itself.)
+            self.gateway.record_refused_config();
+        }
+        result
+    }
+
+    fn try_load(&mut self) -> Result<bool, LoadError> {
         let path = self.path.clone();
         let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Read {
             path: path.clone(),
@@ -66,18 +110,14 @@ impl FileSource {
         }
         if text.trim().is_empty() {
             // Almost always a file caught mid-write; serving nothing is never what was meant.
-            self.gateway.record_refused_config();
             return Err(LoadError::Empty { path });
         }
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let snapshot = Document::parse_valid(&text, DocumentFormat::detect(name, &text))
+        let snapshot = Document::parse(&text, DocumentFormat::detect(name, &text))
             .and_then(|doc| Snapshot::new(self.revision + 1, doc))
-            .map_err(|errors| {
-                self.gateway.record_refused_config();
-                LoadError::Invalid {
-                    path: path.clone(),
-                    errors,
-                }
+            .map_err(|errors| LoadError::Invalid {
+                path: path.clone(),
+                errors,
             })?;
         self.gateway
             .apply(&snapshot)
@@ -90,26 +130,17 @@ impl FileSource {
         Ok(true)
     }
 
-    /// Watches the file and reloads on every change until `shutdown` fires.
-    pub async fn watch(mut self, shutdown: crate::server::ShutdownSignal) -> notify::Result<()> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut watcher =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                // Reading the file raises access events; reacting to those would reload forever.
-                if event.is_ok_and(|e| !matches!(e.kind, EventKind::Access(_))) {
-                    let _ = tx.send(());
-                }
-            })?;
-        watcher.watch(watch_dir(&self.path), RecursiveMode::NonRecursive)?;
+    /// Reloads on every change until `shutdown` fires.
+    pub async fn run(mut self, shutdown: crate::server::ShutdownSignal) {
         let stop = crate::server::shutdown_requested(shutdown);
         tokio::pin!(stop);
         loop {
             tokio::select! {
-                event = rx.recv() => if event.is_none() { return Ok(()) },
-                _ = &mut stop => return Ok(()),
+                event = self.changes.recv() => if event.is_none() { return },
+                _ = &mut stop => return,
             }
             // Let the burst of events from one save settle.
-            while let Ok(Some(())) = tokio::time::timeout(SETTLE, rx.recv()).await {}
+            while let Ok(Some(())) = tokio::time::timeout(SETTLE, self.changes.recv()).await {}
             match self.load() {
                 Ok(true) => {}
                 Ok(false) => {

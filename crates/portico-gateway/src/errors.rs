@@ -10,6 +10,10 @@ use std::time::Duration;
 pub enum GatewayError {
     /// No API or operation matches, or the API does not accept this protocol.
     NotFound,
+    /// The path has `.` or `..` segments, which could escape an API's base path.
+    DotSegments,
+    /// The gateway failed in a way that is its own fault (a bug); details are in the log.
+    Internal,
     /// The API requires a subscription key and none was sent.
     MissingKey,
     /// The key is unknown, its subscription is not active, or it does not cover the API.
@@ -27,6 +31,8 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::DotSegments => StatusCode::BAD_REQUEST,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::MissingKey | Self::InvalidKey => StatusCode::UNAUTHORIZED,
             Self::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             Self::BackendUnavailable { .. } => StatusCode::BAD_GATEWAY,
@@ -37,6 +43,8 @@ impl GatewayError {
     pub fn message(&self) -> String {
         match self {
             Self::NotFound => "Resource not found".into(),
+            Self::DotSegments => "The request path must not contain '.' or '..' segments.".into(),
+            Self::Internal => "The gateway could not process the request.".into(),
             Self::MissingKey => "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.".into(),
             Self::InvalidKey => "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.".into(),
             Self::NotConfigured => "The gateway has not received a configuration yet.".into(),
@@ -58,6 +66,8 @@ impl GatewayError {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::NotFound => "not_found",
+            Self::DotSegments => "dot_segments",
+            Self::Internal => "internal",
             Self::MissingKey => "missing_subscription_key",
             Self::InvalidKey => "invalid_subscription_key",
             Self::NotConfigured => "not_configured",

@@ -1,6 +1,8 @@
 //! [`Exchange`]: what the gateway learns about one request as it passes through (matched
-//! API, operation, product, subscription, backend time, bytes), finished once the response
-//! body is done by recording metrics and writing the access-log line.
+//! API, operation, product, subscription, backend time, bytes). Dropping it records the
+//! metrics and writes the access-log line: normally when the response body is done, or, if
+//! the client went away before an answer existed, as status 499 (nginx's "client closed
+//! request") so abandoned requests are never invisible.
 
 use crate::access_log::{AccessLog, AccessRecord};
 use crate::metrics::{Label, Metrics, RouteMetrics};
@@ -36,7 +38,11 @@ pub struct Exchange {
     pub backend_time: Option<Duration>,
     pub error: Option<&'static str>,
     pub bytes_in: Arc<AtomicU64>,
+    pub bytes_out: u64,
 }
+
+/// Status recorded for requests whose client left before an answer existed.
+const CLIENT_CLOSED: u16 = 499;
 
 impl Exchange {
     pub fn start(
@@ -62,11 +68,17 @@ impl Exchange {
             backend_time: None,
             error: None,
             bytes_in: Arc::new(AtomicU64::new(0)),
+            bytes_out: 0,
         })
     }
+}
 
-    /// Records the request; called once its response body is done.
-    pub fn finish(self: Box<Self>, bytes_out: u64) {
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        if self.status == 0 {
+            self.status = CLIENT_CLOSED;
+            self.error = Some("client_closed");
+        }
         let took = self.started.elapsed();
         self.route.record(self.status, took);
         let Some(log) = &self.telemetry.access_log else {
@@ -88,7 +100,7 @@ impl Exchange {
             duration_ms: millis(took),
             backend_ms: self.backend_time.map(millis),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
-            bytes_out,
+            bytes_out: self.bytes_out,
             error: self.error,
         });
     }

@@ -10,6 +10,7 @@ use crate::proxy::pool::{PoolSettings, Upstreams};
 use crate::runtime::Runtime;
 use arc_swap::ArcSwapOption;
 use portico_model::Snapshot;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,8 @@ pub struct Shared {
     pub telemetry: Arc<Telemetry>,
     pub trusted_proxies: TrustedProxies,
     pub backend_timeout: Duration,
+    /// Set once shutdown begins: `/readyz` then says no so load balancers move away.
+    pub draining: AtomicBool,
 }
 
 /// A gateway: cheap to clone, all clones share one state.
@@ -74,6 +77,7 @@ impl Gateway {
                 }),
                 trusted_proxies: options.trusted_proxies,
                 backend_timeout: options.backend_timeout,
+                draining: AtomicBool::new(false),
             }),
         }
     }
@@ -113,9 +117,26 @@ impl Gateway {
         self.shared.runtime.load().as_ref().map(|r| r.revision)
     }
 
-    /// Whether a configuration has been applied (what `/readyz` reports).
+    /// Whether a configuration has been applied and the gateway is not shutting down (what
+    /// `/readyz` reports).
     pub fn is_ready(&self) -> bool {
-        self.shared.runtime.load().is_some()
+        self.shared.runtime.load().is_some() && !self.is_draining()
+    }
+
+    /// Marks the gateway as shutting down.
+    pub fn begin_draining(&self) {
+        self.shared.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.shared.draining.load(Ordering::Relaxed)
+    }
+
+    /// Writes out queued access-log lines, waiting at most `limit`.
+    pub fn flush_access_log(&self, limit: Duration) {
+        if let Some(log) = &self.shared.telemetry.access_log {
+            log.flush(limit);
+        }
     }
 
     pub fn metrics(&self) -> &Metrics {

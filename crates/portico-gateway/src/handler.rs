@@ -1,6 +1,6 @@
 //! The request path through the gateway: health probe, then API by path prefix, protocol,
-//! operation by method and template, subscription key, then forwarding. Each step either
-//! narrows the match or ends the request with APIM's answer.
+//! operation by method and template, subscription key ([`crate::subscription_key`]), then
+//! forwarding. Each step either narrows the match or ends the request with APIM's answer.
 
 use crate::errors::GatewayError;
 use crate::exchange::Exchange;
@@ -9,11 +9,11 @@ use crate::proxy::body::ResponseBody;
 use crate::proxy::forward::{forward, Forward};
 use crate::proxy::headers::{self, ClientSide};
 use crate::query;
-use crate::runtime::{CompiledApi, KeyCheck, Params, Runtime};
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use crate::runtime::{CompiledApi, Runtime};
+use crate::subscription_key::{self, Admission};
+use http::{HeaderMap, HeaderValue, Method, Request, Response};
 use hyper::body::Incoming;
 use portico_model::Protocol;
-use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -47,14 +47,12 @@ impl Connection {
     }
 }
 
-/// What routing matched, for the steps after it (and, later, policies).
+/// What routing and the key check matched, for the steps after them (and, later, policies).
 #[derive(Debug)]
 pub struct MatchedRoute<'r> {
     pub api: &'r CompiledApi,
     pub operation: usize,
-    pub params: Params<'r>,
-    pub product: Option<usize>,
-    pub subscription: Option<usize>,
+    pub admission: Admission,
 }
 
 /// Answers one request. Never fails: every error becomes an APIM-shaped response.
@@ -64,11 +62,6 @@ pub async fn handle(
     req: Request<Incoming>,
 ) -> Response<ResponseBody> {
     let started = Instant::now();
-    if req.uri().path() == STATUS_PATH {
-        let mut resp = Response::new(ResponseBody::empty());
-        *resp.status_mut() = StatusCode::OK;
-        return resp;
-    }
     let mut exchange = Exchange::start(
         shared.telemetry.clone(),
         started,
@@ -77,9 +70,13 @@ pub async fn handle(
         req.uri().path(),
         conn.peer.ip(),
     );
-    let result = match shared.runtime.load_full() {
-        Some(runtime) => route_and_forward(&shared, &runtime, conn, req, &mut exchange).await,
-        None => Err(GatewayError::NotConfigured),
+    let result = if req.uri().path() == STATUS_PATH {
+        Ok(Response::new(ResponseBody::empty()))
+    } else {
+        match shared.runtime.load_full() {
+            Some(runtime) => route_and_forward(&shared, &runtime, &conn, req, &mut exchange).await,
+            None => Err(GatewayError::NotConfigured),
+        }
     };
     let response = result.unwrap_or_else(|e| {
         if let Some(reason) = e.backend_reason() {
@@ -98,18 +95,26 @@ pub async fn handle(
 async fn route_and_forward(
     shared: &Shared,
     rt: &Runtime,
-    conn: Connection,
+    conn: &Connection,
     req: Request<Incoming>,
     exchange: &mut Exchange,
 ) -> Result<Response<ResponseBody>, GatewayError> {
     let uri = req.uri().clone();
     let path = uri.path();
+    // Only origin-form targets address an API (not `OPTIONS *` or a CONNECT authority).
+    if !path.starts_with('/') || req.method() == Method::CONNECT {
+        return Err(GatewayError::NotFound);
+    }
+    if has_dot_segment(path) {
+        return Err(GatewayError::DotSegments);
+    }
     let found = rt.router.find(path).ok_or(GatewayError::NotFound)?;
     let api = &rt.apis[found.api];
     exchange.route = api.metrics.clone();
 
     let upgrade = headers::is_upgrade(req.headers());
-    let protocol = match (upgrade, conn.tls) {
+    let secure = conn.tls || (conn.trusted && forwarded_https(req.headers()));
+    let protocol = match (upgrade, secure) {
         (false, false) => Protocol::Http,
         (false, true) => Protocol::Https,
         (true, false) => Protocol::Ws,
@@ -120,25 +125,21 @@ async fn route_and_forward(
     }
 
     let suffix = &path[found.suffix_start..];
-    let mut params = Params::new();
     let operation = api
         .operations
-        .find(req.method(), suffix, uri.query(), &mut params)
+        .find(req.method(), suffix, uri.query())
         .ok_or(GatewayError::NotFound)?;
     exchange.route = api.operation_metrics[operation].clone();
 
-    let mut route = MatchedRoute {
+    let route = MatchedRoute {
         api,
         operation,
-        params,
-        product: None,
-        subscription: None,
+        admission: subscription_key::admit(rt, api, found.api, req.headers(), uri.query())?,
     };
-    authorize(rt, &mut route, found.api, req.headers(), uri.query())?;
-    if let Some(s) = route.subscription {
+    if let Some(s) = route.admission.subscription {
         exchange.subscription = Some(rt.subscriptions.get(s).id.clone());
     }
-    if let Some(p) = route.product {
+    if let Some(p) = route.admission.product {
         exchange.product = Some(rt.products[p].clone());
     }
 
@@ -154,48 +155,38 @@ async fn route_and_forward(
         query: query.as_deref(),
         key_header: &route.api.key_header,
         client,
+        upgrade,
         timeout: shared.backend_timeout,
     };
     forward(req, f, exchange).await
 }
 
-/// Checks the subscription key as APIM does: a key, when sent, must be valid for the API
-/// even if the API is open; an API that requires one refuses requests without it.
-fn authorize(
-    rt: &Runtime,
-    route: &mut MatchedRoute<'_>,
-    api_index: usize,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Result<(), GatewayError> {
-    let api = route.api;
-    let key: Option<Cow<'_, [u8]>> = match headers.get(&api.key_header) {
-        Some(v) => Some(Cow::Borrowed(v.as_bytes())),
-        None => query
-            .and_then(|q| query::find(q, &api.key_query))
-            .map(|k| match k {
-                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
-                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-            }),
-    };
-    let Some(key) = key else {
-        return if api.subscription_required {
-            Err(GatewayError::MissingKey)
-        } else {
-            Ok(())
-        };
-    };
-    match rt.subscriptions.check(&key, api_index, &api.products) {
-        KeyCheck::Granted {
-            subscription,
-            product,
-        } => {
-            route.subscription = Some(subscription);
-            route.product = product;
-            Ok(())
+/// Whether a trusted front proxy says the client used HTTPS.
+fn forwarded_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+/// Whether a path has a `.` or `..` segment, written plainly or percent-encoded. Such paths
+/// could climb out of an API's base path at a backend that normalises them, so they are
+/// refused rather than forwarded.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let mut rest = segment;
+        let mut dots = 0;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('.') {
+                rest = r;
+            } else if rest.get(..3).is_some_and(|h| h.eq_ignore_ascii_case("%2e")) {
+                rest = &rest[3..];
+            } else {
+                return false;
+            }
+            dots += 1;
         }
-        KeyCheck::Denied => Err(GatewayError::InvalidKey),
-    }
+        dots == 1 || dots == 2
+    })
 }
 
 /// The incoming `x-request-id` when it is sane, otherwise a new UUID.
@@ -210,4 +201,35 @@ fn request_id(headers: &HeaderMap) -> HeaderValue {
             HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf))
                 .expect("a UUID is a valid header value")
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_are_found_plain_or_encoded() {
+        for bad in [
+            "/a/../b",
+            "/a/./b",
+            "/..",
+            "/a/%2e%2E/b",
+            "/a/.%2e",
+            "/a/%2e",
+        ] {
+            assert!(has_dot_segment(bad), "{bad}");
+        }
+        for good in [
+            "/a/b",
+            "/a/.../b",
+            "/a/.hidden",
+            "/a/b.json",
+            "/",
+            "/a/%2ex",
+            "/é",
+            "/%2é",
+        ] {
+            assert!(!has_dot_segment(good), "{good}");
+        }
+    }
 }

@@ -20,6 +20,7 @@ pub mod proxy;
 mod query;
 pub mod runtime;
 pub mod server;
+pub mod subscription_key;
 
 pub use gateway::{Gateway, GatewayOptions};
-pub use server::{serve_http, serve_ops, ListenerLimits, ShutdownSignal};
+pub use server::{serve_http, serve_ops, ListenerLimits, ShutdownSignal, MIN_HEADER_BYTES};

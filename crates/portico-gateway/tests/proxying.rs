@@ -13,22 +13,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn open_api(service_url: &str) -> String {
-    format!(
-        "apis:\n  - id: api\n    path: api\n    serviceUrl: '{service_url}'\n    subscriptionRequired: false\n    protocols: [http, ws]\n    operations:\n      - {{ id: all, method: '*', urlTemplate: '/*' }}\n"
-    )
-}
-
-async fn open_gateway() -> TestGateway {
-    open_gateway_with(options(), ListenerLimits::default()).await
-}
-
-/// An open API in front of the test backend, on a gateway with these settings.
-async fn open_gateway_with(options: GatewayOptions, limits: ListenerLimits) -> TestGateway {
-    let backend = start_backend().await;
-    TestGateway::start_with(&open_api(&format!("http://{backend}")), options, limits).await
-}
-
 #[tokio::test]
 async fn forwarding_headers_are_added_and_hop_by_hop_removed() {
     let gw = open_gateway().await;
@@ -113,56 +97,6 @@ async fn request_ids_and_trace_context_are_kept_or_created() {
     assert!(log[1]["bytesOut"].as_u64().unwrap() > 0);
 }
 
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
-
-#[tokio::test]
-async fn large_bodies_stream_both_ways_with_flat_memory() {
-    const SIZE: u64 = 256 * 1024 * 1024;
-    let gw = open_gateway().await;
-    let before = rss_bytes();
-
-    let upload = http::Request::post(gw.url("/api/count"))
-        .body(zeros(SIZE))
-        .unwrap();
-    let a = send(upload).await;
-    assert_eq!(a.status, 200);
-    assert_eq!(std::str::from_utf8(&a.body).unwrap(), SIZE.to_string());
-
-    let resp = client()
-        .request(
-            http::Request::get(gw.url(&format!("/api/bytes/{SIZE}")))
-                .body(empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let mut body = resp.into_body();
-    let mut received = 0u64;
-    while let Some(frame) = body.frame().await {
-        received += frame
-            .unwrap()
-            .into_data()
-            .map(|d| d.len() as u64)
-            .unwrap_or(0);
-    }
-    assert_eq!(received, SIZE);
-
-    let grown = rss_bytes().saturating_sub(before);
-    assert!(
-        grown < 64 * 1024 * 1024,
-        "memory grew by {} MiB while streaming {} MiB",
-        grown >> 20,
-        SIZE >> 20
-    );
-    let log = gw.access_log_lines().await;
-    assert_eq!(log[0]["bytesIn"], SIZE);
-    assert_eq!(log[1]["bytesOut"], SIZE);
-}
-
 async fn start_websocket_echo() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -200,7 +134,7 @@ async fn websocket_upgrades_pass_through() {
 
     // An API that does not list ws refuses the upgrade.
     let backend = start_websocket_echo().await;
-    let doc = open_api(&format!("ws://{backend}")).replace("[http, ws]", "[http]");
+    let doc = open_api(&format!("ws://{backend}")).replace("[http, https, ws]", "[http, https]");
     let gw = TestGateway::start(&doc).await;
     let err = tokio_tungstenite::connect_async(format!("ws://{}/api/chat", gw.addr))
         .await
@@ -327,10 +261,9 @@ async fn the_apim_status_probe_answers_without_routing() {
     );
 }
 
-/// A TLS backend with a self-signed certificate for `localhost`, offering HTTP/2 and
-/// HTTP/1.1 by ALPN. It answers with the HTTP version it saw in `x-backend-version`.
-async fn start_tls_backend() -> SocketAddr {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
+/// A TLS acceptor with a self-signed certificate for `localhost`, offering HTTP/2 and
+/// HTTP/1.1 by ALPN.
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
     use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.key_pair.serialize_der()));
@@ -343,7 +276,14 @@ async fn start_tls_backend() -> SocketAddr {
     .with_single_cert(vec![cert.cert.der().clone()], key)
     .unwrap();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
+}
+
+/// A TLS backend ([`tls_acceptor`]) that answers with the HTTP version it saw in
+/// `x-backend-version`.
+async fn start_tls_backend() -> SocketAddr {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let acceptor = tls_acceptor();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -394,6 +334,11 @@ backends:
         &get(&gw.url("/verified/x"), &[]).await,
         502,
         "The backend service could not be reached",
+    );
+    assert_eq!(
+        gw.access_log_lines().await[0]["error"],
+        "tls",
+        "refused for its certificate"
     );
     // With verification turned off for that backend, the request goes through on HTTP/2.
     let a = get(&gw.url("/unverified/x"), &[]).await;
@@ -525,4 +470,182 @@ async fn an_overlong_request_line_is_refused() {
         answer.starts_with("HTTP/1.1 414") || answer.starts_with("HTTP/1.1 431"),
         "{answer:.80}"
     );
+}
+
+#[tokio::test]
+async fn dot_segments_are_refused_and_odd_paths_answered_without_panic() {
+    let gw = open_gateway().await;
+    for path in ["/api/../secret", "/api/%2e%2e/secret", "/api/./x"] {
+        let a = raw_exchange(
+            gw.addr,
+            format!("GET {path} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await;
+        assert!(a.starts_with("HTTP/1.1 400"), "{path}: {a:.80}");
+    }
+    // Non-ASCII (UTF-8) paths against patterns with literals.
+    let backend = start_backend().await;
+    let doc = format!(
+        "apis:\n  - {{ id: v, path: v, serviceUrl: 'http://{backend}', subscriptionRequired: false, operations: [{{ id: o, method: GET, urlTemplate: '/v{{major}}.x' }}] }}\n"
+    );
+    let gw = TestGateway::start(&doc).await;
+    for path in ["/v/é", "/v/vé.x", "/v/éé"] {
+        let a = raw_exchange(
+            gw.addr,
+            format!("GET {path} HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await;
+        assert!(
+            a.starts_with("HTTP/1.1 200") || a.starts_with("HTTP/1.1 404"),
+            "{path}: {a:.80}"
+        );
+    }
+    assert_eq!(
+        get(&gw.url("/v/v2.x"), &[]).await.status,
+        200,
+        "the gateway still serves"
+    );
+}
+
+#[tokio::test]
+async fn silent_connections_are_closed_after_the_header_timeout() {
+    let limits = ListenerLimits {
+        header_timeout: Duration::from_millis(300),
+        ..ListenerLimits::default()
+    };
+    let gw = open_gateway_with(options(), limits).await;
+    let started = Instant::now();
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    assert!(
+        closed.is_ok(),
+        "a connection that never sent a byte must be closed"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_before_the_answer_is_logged_as_499() {
+    let gw = open_gateway().await;
+    let url = gw.url("/api/slow/3000");
+    let pending = tokio::spawn(async move { get(&url, &[]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pending.abort();
+    let started = Instant::now();
+    loop {
+        let log = gw.access_log_lines().await;
+        if let Some(line) = log.iter().find(|l| l["status"] == 499) {
+            assert_eq!(line["error"], "client_closed");
+            assert_eq!(line["api"], "api");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no 499 line in {log:?}"
+        );
+    }
+}
+
+/// A TLS WebSocket echo that offers HTTP/2 as well as HTTP/1.1 by ALPN, as most TLS servers
+/// do: an upgrade only works if the gateway asks for HTTP/1.1.
+async fn start_tls_websocket_echo() -> SocketAddr {
+    let acceptor = tls_acceptor();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                    return;
+                };
+                while let Some(Ok(msg)) = ws.next().await {
+                    if msg.is_text() {
+                        ws.send(msg).await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn websockets_reach_tls_backends_that_offer_http2() {
+    let backend = start_tls_websocket_echo().await;
+    let doc = format!(
+        "apis:\n  - {{ id: ws, path: ws, backendId: b, subscriptionRequired: false, protocols: [ws], operations: [{{ id: o, method: GET, urlTemplate: '/*' }}] }}\nbackends:\n  - {{ id: b, url: 'https://localhost:{}', tls: {{ validateCertificateChain: false }} }}\n",
+        backend.port()
+    );
+    let gw = TestGateway::start(&doc).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat", gw.addr))
+        .await
+        .expect("upgrade through the gateway");
+    ws.send(tokio_tungstenite::tungstenite::Message::text("over tls"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next()
+            .await
+            .unwrap()
+            .unwrap()
+            .into_text()
+            .unwrap()
+            .as_str(),
+        "over tls"
+    );
+}
+
+#[tokio::test]
+async fn each_tls_check_can_be_turned_off_alone() {
+    let backend = start_tls_backend().await;
+    let port = backend.port();
+    // The certificate is self-signed for "localhost".
+    let doc = format!(
+        r#"
+apis:
+  - {{ id: name-only, path: name-only, backendId: name-only, subscriptionRequired: false, operations: [{{ id: o, method: GET, urlTemplate: "/*" }}] }}
+  - {{ id: name-wrong, path: name-wrong, backendId: name-wrong, subscriptionRequired: false, operations: [{{ id: o, method: GET, urlTemplate: "/*" }}] }}
+  - {{ id: chain-only, path: chain-only, backendId: chain-only, subscriptionRequired: false, operations: [{{ id: o, method: GET, urlTemplate: "/*" }}] }}
+backends:
+  - {{ id: name-only, url: "https://localhost:{port}", tls: {{ validateCertificateChain: false }} }}
+  - {{ id: name-wrong, url: "https://127.0.0.1:{port}", tls: {{ validateCertificateChain: false }} }}
+  - {{ id: chain-only, url: "https://127.0.0.1:{port}", tls: {{ validateCertificateName: false }} }}
+"#
+    );
+    let gw = TestGateway::start(&doc).await;
+    assert_eq!(
+        get(&gw.url("/name-only/x"), &[]).await.status,
+        200,
+        "chain unchecked, name matches"
+    );
+    assert_eq!(
+        get(&gw.url("/name-wrong/x"), &[]).await.status,
+        502,
+        "the name is still checked"
+    );
+    assert_eq!(
+        get(&gw.url("/chain-only/x"), &[]).await.status,
+        502,
+        "the chain is still checked"
+    );
+    let metrics = String::from_utf8(
+        get(&format!("http://{}/metrics", gw.ops), &[])
+            .await
+            .body
+            .to_vec(),
+    )
+    .unwrap();
+    for api in ["name-wrong", "chain-only"] {
+        assert!(
+            metrics.contains(&format!(
+                r#"portico_backend_errors_total{{api="{api}",reason="tls"}} 1"#
+            )),
+            "{metrics}"
+        );
+    }
 }

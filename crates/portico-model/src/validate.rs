@@ -15,6 +15,8 @@ use std::collections::{HashMap, HashSet};
 const MAX_ID_LEN: usize = 256;
 /// Longest subscription key accepted.
 const MAX_KEY_LEN: usize = 256;
+/// Most segments an API path may have (the gateway's router looks no deeper).
+const MAX_API_PATH_SEGMENTS: usize = 32;
 
 impl Document {
     /// Checks the whole document and returns every problem found.
@@ -183,6 +185,13 @@ impl Validator {
             );
             return;
         }
+        if p.split('/').count() > MAX_API_PATH_SEGMENTS {
+            self.error(
+                format!("{path}.path"),
+                format!("{p:?} has more than {MAX_API_PATH_SEGMENTS} segments"),
+            );
+            return;
+        }
         if let Some(c) = p
             .chars()
             .find(|c| c.is_whitespace() || "?#{}*%\\".contains(*c))
@@ -289,6 +298,12 @@ impl Validator {
                 }
                 Some(_) => {}
             }
+            if s.secondary_key.as_ref() == Some(&s.primary_key) {
+                self.error(
+                    format!("{path}.secondaryKey"),
+                    "must differ from primaryKey",
+                );
+            }
             let mut pair = vec![("primaryKey", &s.primary_key)];
             pair.extend(s.secondary_key.as_ref().map(|k| ("secondaryKey", k)));
             for (field, key) in pair {
@@ -336,9 +351,19 @@ impl Validator {
         let problem = match url.parse::<http::Uri>() {
             Err(e) => Some(format!("{url:?} is not a valid URL: {e}")),
             Ok(u) => match (u.scheme_str(), u.authority()) {
-                (Some(s), Some(_)) if schemes.contains(&s.to_ascii_lowercase().as_str()) => {
+                (Some(s), Some(authority))
+                    if schemes.contains(&s.to_ascii_lowercase().as_str()) =>
+                {
                     if u.query().is_some() || url.contains('#') {
                         Some(format!("{url:?} must not have a query or fragment"))
+                    } else if authority.as_str().contains('@') {
+                        Some("credentials in URLs are not supported (and would be logged); remove the user:password@ part".to_owned())
+                    } else if authority
+                        .as_str()
+                        .rsplit_once(':')
+                        .is_some_and(|(_, port)| !port.contains(']') && authority.port().is_none())
+                    {
+                        Some(format!("{url:?} has an invalid port"))
                     } else {
                         None
                     }
@@ -408,6 +433,10 @@ subscriptions:
   - { id: s, scope: /products/zzz, primaryKey: "has space" }
   - { id: t, scope: /weird, primaryKey: k }
   - { id: u, scope: /apis, primaryKey: k }
+  - { id: v, scope: /apis, primaryKey: same, secondaryKey: same }
+backends:
+  - { id: creds, url: "https://user:secret@example.com" }
+  - { id: port, url: "http://example.com:99999" }
 "#;
         let errs = errors(doc);
         let expect = [
@@ -422,6 +451,9 @@ subscriptions:
             "subscriptions[0].primaryKey",
             "subscriptions[1].scope",
             "subscriptions[2].primaryKey",
+            "subscriptions[3].secondaryKey",
+            "backends[0].url",
+            "backends[1].url",
         ];
         for path in expect {
             assert!(
@@ -430,8 +462,10 @@ subscriptions:
             );
         }
         assert!(
-            !errs.iter().any(|e| e.contains("has space")),
-            "a key leaked: {errs:#?}"
+            !errs
+                .iter()
+                .any(|e| e.contains("has space") || e.contains("secret")),
+            "a secret leaked: {errs:#?}"
         );
     }
 

@@ -5,7 +5,10 @@ use crate::cli::{GatewayArgs, Switch};
 use anyhow::Context;
 use portico_gateway::config_file::FileSource;
 use portico_gateway::net::TrustedProxies;
-use portico_gateway::{serve_http, serve_ops, Gateway, GatewayOptions, ListenerLimits};
+use portico_gateway::{
+    serve_http, serve_ops, Gateway, GatewayOptions, ListenerLimits, MIN_HEADER_BYTES,
+};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -24,14 +27,21 @@ pub fn run(args: GatewayArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: GatewayArgs) -> anyhow::Result<()> {
+    // Installed first, so a signal during start-up is an orderly stop too.
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    anyhow::ensure!(
+        args.max_header_bytes >= MIN_HEADER_BYTES,
+        "--max-header-bytes must be at least {MIN_HEADER_BYTES}"
+    );
+
     let gateway = Gateway::new(GatewayOptions {
         backend_timeout: args.backend_timeout,
         backend_connect_timeout: args.backend_connect_timeout,
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
         access_log: args.access_log == Switch::On,
     });
-    let mut source = FileSource::new(&args.config, gateway.clone());
-    source.load()?;
+    let source = FileSource::start(&args.config, gateway.clone())?;
 
     let http = TcpListener::bind(args.listen).await.with_context(|| {
         format!(
@@ -61,22 +71,16 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<()> {
         shutdown_timeout: args.shutdown_timeout,
     };
     let served = tokio::spawn(serve_http(http, gateway.clone(), limits, shutdown.clone()));
-    tokio::spawn(serve_ops(ops, gateway.clone(), shutdown.clone()));
-    let watch_shutdown = shutdown.clone();
-    tokio::spawn(async move {
-        if let Err(e) = source.watch(watch_shutdown).await {
-            tracing::error!(error = %e, "cannot watch the configuration file; changes will not be picked up");
-        }
-    });
+    tokio::spawn(serve_ops(ops, gateway.clone()));
+    tokio::spawn(source.run(shutdown));
 
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
         _ = int.recv() => tracing::info!("SIGINT received; shutting down"),
     }
     let _ = stop.send(true);
     served.await.context("the listener task failed")?;
+    gateway.flush_access_log(Duration::from_secs(5));
     tracing::info!("stopped");
     Ok(())
 }

@@ -154,8 +154,8 @@ impl Drop for ResponseBody {
                 lease.release();
             }
         }
-        if let Some(exchange) = self.exchange.take() {
-            exchange.finish(self.bytes);
+        if let Some(mut exchange) = self.exchange.take() {
+            exchange.bytes_out = self.bytes;
         }
     }
 }

@@ -3,6 +3,7 @@
 //! connection's I/O runs in its own task; what comes back is the handle to send requests on.
 
 use crate::proxy::body::RequestBody;
+use crate::proxy::tls::Alpn;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::pki_types::ServerName;
@@ -19,9 +20,20 @@ const BACKEND_READ_BUFFER: usize = 64 * 1024;
 pub struct ConnectTarget {
     pub host: String,
     pub port: u16,
-    /// TLS settings and the name to present and verify; `None` for plain HTTP.
-    pub tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    /// TLS settings; `None` for plain HTTP.
+    pub tls: Option<TlsTarget>,
     pub timeout: Duration,
+}
+
+/// How to speak TLS to one backend.
+#[derive(Debug, Clone)]
+pub struct TlsTarget {
+    /// Offers HTTP/2 and HTTP/1.1.
+    pub any_http: Arc<rustls::ClientConfig>,
+    /// Offers HTTP/1.1 only, for protocol upgrades.
+    pub http1_only: Arc<rustls::ClientConfig>,
+    /// The name sent by SNI and checked against the certificate.
+    pub name: ServerName<'static>,
 }
 
 /// A ready connection.
@@ -51,10 +63,11 @@ pub enum ConnectError {
 }
 
 impl ConnectTarget {
+    /// `tls` gives the configurations for [`Alpn::H2OrHttp1`] and [`Alpn::Http1`].
     pub fn new(
         host: &str,
         port: u16,
-        tls: Option<Arc<rustls::ClientConfig>>,
+        tls: Option<(Arc<rustls::ClientConfig>, Arc<rustls::ClientConfig>)>,
         timeout: Duration,
     ) -> Result<Self, String> {
         // IPv6 literals arrive bracketed from the URL.
@@ -64,10 +77,14 @@ impl ConnectTarget {
             .to_owned();
         let tls = match tls {
             None => None,
-            Some(config) => {
+            Some((any_http, http1_only)) => {
                 let name = ServerName::try_from(host.clone())
                     .map_err(|e| format!("{host:?} is not a valid TLS server name: {e}"))?;
-                Some((config, name))
+                Some(TlsTarget {
+                    any_http,
+                    http1_only,
+                    name,
+                })
             }
         };
         Ok(Self {
@@ -78,8 +95,8 @@ impl ConnectTarget {
         })
     }
 
-    /// Opens a new connection.
-    pub async fn connect(&self) -> Result<Connected, ConnectError> {
+    /// Opens a new connection offering `alpn` (which matters only for TLS backends).
+    pub async fn connect(&self, alpn: Alpn) -> Result<Connected, ConnectError> {
         let addr = format!("{}:{}", self.host, self.port);
         let within = |what| tokio::time::timeout(self.timeout, what);
         let tcp = within(TcpStream::connect((self.host.as_str(), self.port)))
@@ -90,12 +107,16 @@ impl ConnectTarget {
                 source,
             })?;
         let _ = tcp.set_nodelay(true);
-        let Some((config, name)) = &self.tls else {
+        let Some(tls) = &self.tls else {
             return http1_handshake(TokioIo::new(tcp), &addr).await;
         };
         let tls = tokio::time::timeout(
             self.timeout,
-            TlsConnector::from(config.clone()).connect(name.clone(), tcp),
+            TlsConnector::from(match alpn {
+                Alpn::H2OrHttp1 => tls.any_http.clone(),
+                Alpn::Http1 => tls.http1_only.clone(),
+            })
+            .connect(tls.name.clone(), tcp),
         )
         .await
         .map_err(|_| ConnectError::Timeout(addr.clone()))?

@@ -5,6 +5,7 @@
 use crate::errors::GatewayError;
 use crate::exchange::Exchange;
 use crate::proxy::body::{RequestBody, ResponseBody};
+use crate::proxy::connect::ConnectError;
 use crate::proxy::headers::{self, ClientSide};
 use crate::proxy::pool::SendError;
 use crate::proxy::upgrade;
@@ -27,6 +28,8 @@ pub struct Forward<'a> {
     /// The header that carried the subscription key, removed before forwarding.
     pub key_header: &'a HeaderName,
     pub client: ClientSide<'a>,
+    /// The request asks to switch protocols (a WebSocket handshake).
+    pub upgrade: bool,
     pub timeout: Duration,
 }
 
@@ -36,7 +39,7 @@ pub async fn forward(
     f: Forward<'_>,
     exchange: &mut Exchange,
 ) -> Result<Response<ResponseBody>, GatewayError> {
-    let upgrade = headers::is_upgrade(req.headers());
+    let upgrade = f.upgrade;
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
 
@@ -57,12 +60,13 @@ pub async fn forward(
     let upstream = Request::from_parts(parts, RequestBody::new(body, exchange.bytes_in.clone()));
     let endpoint = &f.target.endpoint;
     let sent = Instant::now();
-    let result = tokio::time::timeout(f.timeout, endpoint.send(upstream, path)).await;
+    let result = tokio::time::timeout(f.timeout, endpoint.send(upstream, path, upgrade)).await;
     exchange.backend_time = Some(sent.elapsed());
     let (mut resp, lease) = match result {
         Err(_) => return Err(GatewayError::BackendTimeout(f.timeout)),
         Ok(Err(e)) => {
             let reason = match e {
+                SendError::Connect(ConnectError::Tls { .. }) => "tls",
                 SendError::Connect(_) => "connect",
                 SendError::Request(_) => "protocol",
             };
@@ -100,7 +104,10 @@ fn backend_path(
         pq.push('?');
         pq.push_str(q);
     }
-    PathAndQuery::try_from(pq).map_err(|_| GatewayError::NotFound)
+    PathAndQuery::try_from(pq).map_err(|e| {
+        tracing::error!(error = %e, "could not build the backend path");
+        GatewayError::Internal
+    })
 }
 
 /// The error with its causes, for the log (the client sees only a generic message).
@@ -129,13 +136,13 @@ mod tests {
             idle_timeout: Duration::from_secs(1),
             max_idle_per_endpoint: 1,
         });
-        let t = BackendTarget::parse("http://b:81/base", TlsVerification::Full, &up).unwrap();
+        let t = BackendTarget::parse("http://b:81/base", TlsVerification::FULL, &up).unwrap();
         assert_eq!(
             backend_path(&t, "/users/1", Some("a=1")).unwrap(),
             "/base/users/1?a=1"
         );
         assert_eq!(backend_path(&t, "", None).unwrap(), "/base");
-        let t = BackendTarget::parse("http://b", TlsVerification::Full, &up).unwrap();
+        let t = BackendTarget::parse("http://b", TlsVerification::FULL, &up).unwrap();
         assert_eq!(backend_path(&t, "", None).unwrap(), "/");
     }
 }

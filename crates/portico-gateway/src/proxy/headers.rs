@@ -60,7 +60,9 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
             let tokens = value.to_str().unwrap_or("").split(',');
             doomed.extend(tokens.filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok()));
         }
-        if is_hop_by_hop(name) {
+        // `TE: trailers` may travel on: gRPC needs it end to end over HTTP/2.
+        let te_trailers = name == header::TE && value.as_bytes().eq_ignore_ascii_case(b"trailers");
+        if is_hop_by_hop(name) && !te_trailers {
             doomed.push(name.clone());
         }
     }
@@ -140,13 +142,16 @@ mod tests {
             ("connection", "keep-alive, x-private"),
             ("keep-alive", "timeout=5"),
             ("x-private", "1"),
-            ("te", "trailers"),
+            ("te", "gzip"),
             ("upgrade", "websocket"),
             ("x-kept", "1"),
         ]);
         strip_hop_by_hop(&mut h, false);
         let names: Vec<_> = h.keys().map(|k| k.as_str()).collect();
         assert_eq!(names, vec!["x-kept"]);
+        let mut h = map(&[("te", "trailers")]);
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h["te"], "trailers", "gRPC's TE: trailers travels on");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use crate::proxy::body::RequestBody;
 use crate::proxy::connect::{ConnectError, ConnectTarget, Connected};
-use crate::proxy::tls::BackendTls;
+use crate::proxy::tls::{Alpn, BackendTls};
 use crate::runtime::TlsVerification;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
@@ -20,6 +20,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 /// Pool settings shared by every endpoint.
@@ -83,9 +84,11 @@ impl Upstreams {
             return Ok(existing);
         }
         endpoints.retain(|_, e| e.strong_count() > 0);
-        let tls = https.then(|| match verification {
-            TlsVerification::Full => self.tls.verified.clone(),
-            TlsVerification::None => self.tls.unverified.clone(),
+        let tls = https.then(|| {
+            (
+                self.tls.client_config(verification, Alpn::H2OrHttp1),
+                self.tls.client_config(verification, Alpn::Http1),
+            )
         });
         let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let target =
@@ -165,11 +168,25 @@ impl Endpoint {
 
     /// Sends a request whose URI is set here from `path`: origin-form for HTTP/1.1, absolute
     /// for HTTP/2. Returns the response and, for HTTP/1.1, the lease on its connection.
+    ///
+    /// A protocol upgrade (`upgrade`) always gets a fresh HTTP/1.1 connection: the connection
+    /// becomes the tunnel, and HTTP/2 cannot carry an `Upgrade`.
     pub async fn send(
         self: &Arc<Self>,
         mut req: Request<RequestBody>,
         path: PathAndQuery,
+        upgrade: bool,
     ) -> Result<(Response<Incoming>, Option<Lease>), SendError> {
+        if upgrade {
+            return match Box::pin(self.target.connect(Alpn::Http1)).await? {
+                Connected::Http1(mut sender) => {
+                    *req.uri_mut() = Uri::from(path);
+                    let resp = sender.send_request(req).await?;
+                    Ok((resp, Some(self.lease(sender))))
+                }
+                Connected::Http2(_) => unreachable!("only HTTP/1.1 was offered"),
+            };
+        }
         while let Some(conn) = self.checkout() {
             let outcome = match conn {
                 Reusable::Http2(mut sender) => {
@@ -177,8 +194,11 @@ impl Endpoint {
                     sender.try_send_request(req).await.map(|r| (r, None))
                 }
                 Reusable::Http1(mut sender) => {
-                    if sender.ready().await.is_err() {
-                        continue; // closed while idle
+                    // One look, no waiting: a connection still busy (its request body still
+                    // uploading after an early answer) is closed rather than waited for.
+                    let ready = std::future::poll_fn(|cx| Poll::Ready(sender.poll_ready(cx))).await;
+                    if !matches!(ready, Poll::Ready(Ok(()))) {
+                        continue;
                     }
                     *req.uri_mut() = Uri::from(path.clone());
                     match sender.try_send_request(req).await {
@@ -197,7 +217,7 @@ impl Endpoint {
         }
         // Boxed: connecting (TCP, TLS, HTTP/2 handshake) is rare but its state is large, and
         // inline it would make every request's future that large too.
-        match Box::pin(self.target.connect()).await? {
+        match Box::pin(self.target.connect(Alpn::H2OrHttp1)).await? {
             Connected::Http1(mut sender) => {
                 *req.uri_mut() = Uri::from(path);
                 let resp = sender.send_request(req).await?;

@@ -1,18 +1,33 @@
-//! TLS settings for backend connections: one client configuration that verifies backends
-//! against the system's root certificates (the default), and one for backends configured with
-//! APIM's `validateCertificateChain: false`. Both offer HTTP/2 and HTTP/1.1 by ALPN.
+//! TLS settings for backend connections. By default a backend's certificate chain is verified
+//! against the system's root certificates and its name against the URL's host. APIM's backend
+//! properties `validateCertificateChain` and `validateCertificateName` turn each check off on
+//! its own; turning one off never turns the other off.
 
+use crate::runtime::TlsVerification;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::server::ParsedCertificate;
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use std::sync::Arc;
 
-/// The two backend TLS configurations.
+/// The roots and crypto every backend TLS configuration is built from.
 #[derive(Debug, Clone)]
 pub struct BackendTls {
-    pub verified: Arc<ClientConfig>,
-    pub unverified: Arc<ClientConfig>,
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<WebPkiServerVerifier>,
+}
+
+/// Which application protocols a connection offers by ALPN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alpn {
+    /// HTTP/2 preferred, HTTP/1.1 accepted: ordinary requests.
+    H2OrHttp1,
+    /// HTTP/1.1 only: protocol upgrades (WebSocket), which HTTP/2 cannot carry.
+    Http1,
 }
 
 impl BackendTls {
@@ -29,47 +44,100 @@ impl BackendTls {
         if added == 0 {
             tracing::warn!("no system root certificates found: TLS backends will fail verification (install ca-certificates)");
         }
-        let verified = base_config(&provider)
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let unverified = base_config(&provider)
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider.clone())))
-            .with_no_client_auth();
-        Self {
-            verified: with_alpn(verified),
-            unverified: with_alpn(unverified),
-        }
+        Self::with_roots(roots, provider)
+    }
+
+    fn with_roots(roots: RootCertStore, provider: Arc<CryptoProvider>) -> Self {
+        let verifier =
+            match WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    // Only an empty root store gets here: verification then fails every handshake.
+                    tracing::debug!(error = %e, "no usable root certificates");
+                    WebPkiServerVerifier::builder_with_provider(
+                        Arc::new(RootCertStore::empty()),
+                        provider.clone(),
+                    )
+                    .build()
+                    .unwrap_or_else(|_| unreachable_verifier(&provider))
+                }
+            };
+        Self { provider, verifier }
+    }
+
+    /// A client configuration for one verification mode and ALPN offer.
+    pub fn client_config(&self, verification: TlsVerification, alpn: Alpn) -> Arc<ClientConfig> {
+        let builder = ClientConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("the aws-lc-rs provider supports the default protocol versions");
+        let mut config = if verification == TlsVerification::FULL {
+            builder
+                .with_webpki_verifier(self.verifier.clone())
+                .with_no_client_auth()
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(RelaxedVerifier {
+                    webpki: self.verifier.clone(),
+                    provider: self.provider.clone(),
+                    verification,
+                }))
+                .with_no_client_auth()
+        };
+        config.alpn_protocols = match alpn {
+            Alpn::H2OrHttp1 => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            Alpn::Http1 => vec![b"http/1.1".to_vec()],
+        };
+        Arc::new(config)
     }
 }
 
-fn with_alpn(mut config: ClientConfig) -> Arc<ClientConfig> {
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Arc::new(config)
+/// Building a verifier over an empty store only fails if webpki changes its mind about empty
+/// stores; failing loudly at start-up is then right.
+fn unreachable_verifier(_: &Arc<CryptoProvider>) -> Arc<WebPkiServerVerifier> {
+    panic!("rustls refused to build a certificate verifier even with an empty root store")
 }
 
-fn base_config(
-    provider: &Arc<CryptoProvider>,
-) -> rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier> {
-    ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .expect("the aws-lc-rs provider supports the default protocol versions")
-}
-
-/// Accepts any server certificate but still checks handshake signatures, for backends whose
-/// operator turned verification off.
+/// Verifies what the backend's settings still ask for: the chain without the name, the name
+/// without the chain, or neither. Handshake signatures are always checked.
 #[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
+struct RelaxedVerifier {
+    webpki: Arc<WebPkiServerVerifier>,
+    provider: Arc<CryptoProvider>,
+    verification: TlsVerification,
+}
 
-impl ServerCertVerifier for AcceptAnyCertificate {
+impl ServerCertVerifier for RelaxedVerifier {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let TlsVerification { chain, name } = self.verification;
+        if chain {
+            return match self.webpki.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ) {
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                )) if !name => Ok(ServerCertVerified::assertion()),
+                other => other,
+            };
+        }
+        if name {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_name(&cert, server_name)?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
@@ -83,7 +151,7 @@ impl ServerCertVerifier for AcceptAnyCertificate {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -97,11 +165,13 @@ impl ServerCertVerifier for AcceptAnyCertificate {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

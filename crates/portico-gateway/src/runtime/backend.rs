@@ -6,13 +6,22 @@ use http::uri::Scheme;
 use http::HeaderValue;
 use std::sync::Arc;
 
-/// How a TLS backend's certificate is verified.
+/// How a TLS backend's certificate is verified (APIM's `validateCertificateChain` and
+/// `validateCertificateName`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TlsVerification {
-    /// Chain and name checked against the system's root certificates (the default).
-    Full,
-    /// APIM's `validateCertificateChain: false` / `validateCertificateName: false`.
-    None,
+pub struct TlsVerification {
+    /// The chain must lead to one of the system's root certificates.
+    pub chain: bool,
+    /// The certificate must be valid for the URL's host name.
+    pub name: bool,
+}
+
+impl TlsVerification {
+    /// Both checks: the default.
+    pub const FULL: Self = Self {
+        chain: true,
+        name: true,
+    };
 }
 
 /// Where and how to forward a request.
@@ -66,20 +75,27 @@ mod tests {
     fn splits_service_urls_and_shares_endpoints() {
         let up = upstreams();
         let t =
-            BackendTarget::parse("wss://b.example:8443/base/", TlsVerification::Full, &up).unwrap();
+            BackendTarget::parse("wss://b.example:8443/base/", TlsVerification::FULL, &up).unwrap();
         assert_eq!(t.endpoint.authority().as_str(), "b.example:8443");
         assert_eq!(t.base_path, "/base");
         let again =
-            BackendTarget::parse("https://B.example:8443/other", TlsVerification::Full, &up)
+            BackendTarget::parse("https://B.example:8443/other", TlsVerification::FULL, &up)
                 .unwrap();
         assert!(
             Arc::ptr_eq(&t.endpoint, &again.endpoint),
             "same address, same pool"
         );
-        let unverified =
-            BackendTarget::parse("https://b.example:8443", TlsVerification::None, &up).unwrap();
+        let unverified = BackendTarget::parse(
+            "https://b.example:8443",
+            TlsVerification {
+                chain: false,
+                name: false,
+            },
+            &up,
+        )
+        .unwrap();
         assert!(!Arc::ptr_eq(&t.endpoint, &unverified.endpoint));
-        let t = BackendTarget::parse("http://b", TlsVerification::Full, &up).unwrap();
+        let t = BackendTarget::parse("http://b", TlsVerification::FULL, &up).unwrap();
         assert_eq!(t.base_path, "");
         assert_eq!(t.host, "b");
     }

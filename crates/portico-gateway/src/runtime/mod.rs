@@ -63,10 +63,9 @@ impl Runtime {
         let doc = snapshot.document();
         let mut backends = HashMap::new();
         for b in &doc.backends {
-            let tls = if b.tls.validate_certificate_chain && b.tls.validate_certificate_name {
-                TlsVerification::Full
-            } else {
-                TlsVerification::None
+            let tls = TlsVerification {
+                chain: b.tls.validate_certificate_chain,
+                name: b.tls.validate_certificate_name,
             };
             let target = BackendTarget::parse(&b.url, tls, upstreams)
                 .map_err(|e| format!("backend {}: {e}", b.id))?;
@@ -97,7 +96,7 @@ impl Runtime {
         for (api, products) in doc.apis.iter().zip(products_of_api) {
             let backend = match (&api.service_url, &api.backend_id) {
                 (Some(url), _) => Arc::new(
-                    BackendTarget::parse(url, TlsVerification::Full, upstreams)
+                    BackendTarget::parse(url, TlsVerification::FULL, upstreams)
                         .map_err(|e| format!("api {}: {e}", api.id))?,
                 ),
                 (None, Some(id)) => backends

@@ -53,9 +53,14 @@ impl OperationMatcher {
         })
     }
 
-    /// Finds the operation for a method, API-relative path and raw query string. Captured
-    /// parameters are appended to `params`.
-    pub fn find<'r, 's: 'r>(
+    /// Finds the operation for a method, API-relative path and raw query string.
+    pub fn find(&self, method: &http::Method, path: &str, query: Option<&str>) -> Option<usize> {
+        self.find_capturing(method, path, query, &mut Params::new())
+    }
+
+    /// As [`OperationMatcher::find`], appending the template parameters it captures to
+    /// `params` (for policies that read `context.Request.MatchedParameters`).
+    pub fn find_capturing<'r, 's: 'r>(
         &'s self,
         method: &http::Method,
         path: &'r str,
@@ -150,33 +155,32 @@ fn match_template<'r, 's: 'r>(
 /// shortest non-empty text up to the next literal (or the rest of the segment).
 fn match_parts<'r, 's: 'r>(parts: &'s [Part], actual: &'r str, params: &mut Params<'r>) -> bool {
     let mut rest = actual;
-    let mut i = 0;
-    while i < parts.len() {
-        match &parts[i] {
-            Part::Literal(l) => {
-                if rest.len() < l.len() || !rest[..l.len()].eq_ignore_ascii_case(l) {
-                    return false;
-                }
-                rest = &rest[l.len()..];
-            }
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            Part::Literal(l) => match rest.get(..l.len()) {
+                // `get` refuses to cut inside a multi-byte character.
+                Some(head) if head.eq_ignore_ascii_case(l) => rest = &rest[l.len()..],
+                _ => return false,
+            },
             Part::Param(name) => {
+                // A parameter takes at least one character.
+                let Some(first) = rest.chars().next().map(char::len_utf8) else {
+                    return false;
+                };
                 let end = match parts.get(i + 1) {
-                    Some(Part::Literal(next)) => {
-                        match find_ignore_case(rest.get(1..).unwrap_or(""), next) {
-                            Some(pos) => pos + 1,
-                            None => return false,
-                        }
-                    }
+                    Some(Part::Literal(next)) => match find_ignore_case(&rest[first..], next) {
+                        Some(pos) => first + pos,
+                        None => return false,
+                    },
                     _ => rest.len(),
                 };
-                if end == 0 {
+                let Some(value) = rest.get(..end) else {
                     return false;
-                }
-                params.push((name, &rest[..end]));
+                };
+                params.push((name, value));
                 rest = &rest[end..];
             }
         }
-        i += 1;
     }
     rest.is_empty()
 }
@@ -210,7 +214,9 @@ mod tests {
         let m = matcher();
         let mut params = Params::new();
         let method = http::Method::from_bytes(method.as_bytes()).unwrap();
-        let op = m.find(&method, path, query, &mut params).expect("a match");
+        let op = m
+            .find_capturing(&method, path, query, &mut params)
+            .expect("a match");
         (
             op,
             params
@@ -256,8 +262,43 @@ mod tests {
     #[test]
     fn no_operation_no_match() {
         let m = OperationMatcher::new([("GET", "/a", 0)]).unwrap();
-        let mut p = Params::new();
-        assert_eq!(m.find(&http::Method::GET, "/b", None, &mut p), None);
-        assert_eq!(m.find(&http::Method::POST, "/a", None, &mut p), None);
+        assert_eq!(m.find(&http::Method::GET, "/b", None), None);
+        assert_eq!(m.find(&http::Method::POST, "/a", None), None);
+    }
+
+    #[test]
+    fn non_ascii_paths_never_panic() {
+        let m = OperationMatcher::new([
+            ("GET", "/v{major}", 0),
+            ("GET", "/{name}.json", 1),
+            ("GET", "/é{x}ü", 2),
+        ])
+        .unwrap();
+        for path in [
+            "/é",
+            "/vé",
+            "/éé.json",
+            "/é.json",
+            "/ééü",
+            "/ü",
+            "/v",
+            "/.json",
+        ] {
+            let _ = m.find(&http::Method::GET, path, None);
+        }
+        assert_eq!(m.find(&http::Method::GET, "/vé", None), Some(0));
+        assert_eq!(m.find(&http::Method::GET, "/éé.json", None), Some(1));
+        assert_eq!(m.find(&http::Method::GET, "/éaü", None), Some(2));
+    }
+
+    proptest::proptest! {
+        /// Any path against any template: an answer, never a panic.
+        #[test]
+        fn matching_arbitrary_paths_never_panics(path in "\\PC*", literal in "\\PC{0,4}") {
+            let template = format!("/{literal}{{a}}{literal}/x{{b}}.{literal}");
+            if let Ok(m) = OperationMatcher::new([("GET", template.as_str(), 0)]) {
+                let _ = m.find(&http::Method::GET, &path, Some(&path));
+            }
+        }
     }
 }

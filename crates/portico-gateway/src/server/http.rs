@@ -11,10 +11,16 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+
+/// The smallest request-head limit hyper's HTTP/1 parser accepts.
+pub const MIN_HEADER_BYTES: usize = 8192;
+const H2_PING_INTERVAL: Duration = Duration::from_secs(30);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Protections of the client-facing listener.
 #[derive(Debug, Clone)]
@@ -54,13 +60,17 @@ pub async fn serve_http(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(limits.max_header_bytes.max(8192))
+        // hyper's floor; the command line refuses smaller values.
+        .max_buf_size(limits.max_header_bytes.max(MIN_HEADER_BYTES))
         .keep_alive(true);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-        .max_concurrent_streams(256);
+        .max_concurrent_streams(256)
+        // Pings find HTTP/2 peers that vanished without closing.
+        .keep_alive_interval(Some(H2_PING_INTERVAL))
+        .keep_alive_timeout(H2_PING_TIMEOUT);
 
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
@@ -86,7 +96,10 @@ pub async fn serve_http(
         let _ = stream.set_nodelay(true);
         let shared = gateway.shared().clone();
         let conn_info = Connection::new(peer, false, &shared.trusted_proxies);
+        let spoke = Arc::new(AtomicBool::new(false));
+        let spoke_in_service = spoke.clone();
         let service = service_fn(move |req| {
+            spoke_in_service.store(true, Ordering::Relaxed);
             let (shared, conn_info) = (shared.clone(), conn_info.clone());
             async move { Ok::<_, Infallible>(handle(shared, conn_info, req).await) }
         });
@@ -95,15 +108,32 @@ pub async fn serve_http(
             .into_owned();
         let conn = graceful.watch(conn);
         let gw = gateway.clone();
+        let first_request_deadline = limits.header_timeout;
         gw.metrics().connection_opened();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            tokio::pin!(conn);
+            // hyper's header timer starts only once it knows the protocol, so a client that
+            // connects and sends nothing (or half an HTTP/2 preface) is cut off here.
+            let ended = tokio::select! {
+                r = &mut conn => Some(r),
+                _ = tokio::time::sleep(first_request_deadline) => None,
+            };
+            let result = match ended {
+                Some(r) => r,
+                None if spoke.load(Ordering::Relaxed) => conn.await,
+                None => {
+                    tracing::debug!(%peer, "no request within the header timeout; closing");
+                    Ok(())
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, %peer, "client connection ended with an error");
             }
             gw.metrics().connection_closed();
             drop(permit);
         });
     }
+    gateway.begin_draining();
     drop(listener);
     tracing::info!("listener closed; draining requests in flight");
     if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())

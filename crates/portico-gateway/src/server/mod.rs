@@ -4,7 +4,7 @@
 mod http;
 mod ops;
 
-pub use self::http::{serve_http, ListenerLimits};
+pub use self::http::{serve_http, ListenerLimits, MIN_HEADER_BYTES};
 pub use ops::serve_ops;
 
 /// Signals shutdown to every listener: flip to `true` once.

@@ -1,8 +1,8 @@
 //! The ops listener: `/healthz` (the process is alive), `/readyz` (a configuration is
-//! loaded), `/metrics` (Prometheus text). Kept apart from the client listener so probes and
-//! scrapes never compete with traffic and are never exposed by accident.
+//! loaded and the gateway is not draining), `/metrics` (Prometheus text). Kept apart from the
+//! client listener so probes and scrapes never compete with traffic and are never exposed by
+//! accident. It answers until the process exits, so probes see the drain happen.
 
-use super::{shutdown_requested, ShutdownSignal};
 use crate::gateway::Gateway;
 use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
@@ -13,20 +13,17 @@ use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use tokio::net::TcpListener;
 
-/// Serves the ops endpoints until `shutdown` fires.
-pub async fn serve_ops(listener: TcpListener, gateway: Gateway, shutdown: ShutdownSignal) {
-    let stop = shutdown_requested(shutdown);
-    tokio::pin!(stop);
+/// Serves the ops endpoints for as long as the process runs.
+pub async fn serve_ops(listener: TcpListener, gateway: Gateway) {
     loop {
-        let stream = tokio::select! {
-            r = listener.accept() => match r {
-                Ok((s, _)) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "ops accept failed");
-                    continue;
-                }
-            },
-            _ = &mut stop => return,
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                // Typically out of file descriptors: back off instead of spinning.
+                tracing::warn!(error = %e, "ops accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let gw = gateway.clone();
         tokio::spawn(async move {
@@ -48,6 +45,11 @@ fn answer(gw: &Gateway, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             StatusCode::OK,
             "text/plain",
             format!("ready: revision {}\n", gw.revision().unwrap_or(0)),
+        ),
+        "/readyz" if gw.is_draining() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "not ready: shutting down\n".to_owned(),
         ),
         "/readyz" => (
             StatusCode::SERVICE_UNAVAILABLE,

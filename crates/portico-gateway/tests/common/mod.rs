@@ -132,7 +132,8 @@ impl TestGateway {
         let (addr, ops_addr) = (http.local_addr().unwrap(), ops.local_addr().unwrap());
         let (stop, shutdown) = watch::channel(false);
         let served = tokio::spawn(serve_http(http, gateway.clone(), limits, shutdown.clone()));
-        tokio::spawn(serve_ops(ops, gateway.clone(), shutdown));
+        tokio::spawn(serve_ops(ops, gateway.clone()));
+        drop(shutdown);
         Self {
             addr,
             ops: ops_addr,
@@ -261,3 +262,20 @@ pub fn assert_apim_error(a: &Answer, status: u16, message_starts: &str) {
 
 pub const MISSING_KEY: &str = "Access denied due to missing subscription key.";
 pub const INVALID_KEY: &str = "Access denied due to invalid subscription key.";
+
+/// One open catch-all API (HTTP, HTTPS via a trusted proxy, and WebSocket) at path `api` in front of `service_url`.
+pub fn open_api(service_url: &str) -> String {
+    format!(
+        "apis:\n  - id: api\n    path: api\n    serviceUrl: '{service_url}'\n    subscriptionRequired: false\n    protocols: [http, https, ws]\n    operations:\n      - {{ id: all, method: '*', urlTemplate: '/*' }}\n"
+    )
+}
+
+pub async fn open_gateway() -> TestGateway {
+    open_gateway_with(options(), ListenerLimits::default()).await
+}
+
+/// An open API in front of the test backend, on a gateway with these settings.
+pub async fn open_gateway_with(options: GatewayOptions, limits: ListenerLimits) -> TestGateway {
+    let backend = start_backend().await;
+    TestGateway::start_with(&open_api(&format!("http://{backend}")), options, limits).await
+}
