@@ -7,7 +7,6 @@
 use crate::access_log::{AccessLog, AccessRecord};
 use crate::metrics::{Label, Metrics, RouteMetrics};
 use http::{HeaderValue, Method};
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -29,7 +28,8 @@ pub struct Exchange {
     /// Path without the query string (which may hold a subscription key); only kept when
     /// the access log is on.
     path: Option<Box<str>>,
-    client_ip: IpAddr,
+    /// The client address as text (formatted once per connection).
+    client_ip: HeaderValue,
     /// The matched route's metric series; its labels name the API and operation.
     pub route: Arc<RouteMetrics>,
     pub product: Option<Arc<str>>,
@@ -51,7 +51,7 @@ impl Exchange {
         request_id: HeaderValue,
         method: Method,
         path: &str,
-        client_ip: IpAddr,
+        client_ip: HeaderValue,
     ) -> Box<Self> {
         let path = telemetry.access_log.as_ref().map(|_| path.into());
         Box::new(Self {
@@ -87,9 +87,9 @@ impl Drop for Exchange {
         let non_empty = |l: &Label| (!l.0.is_empty()).then(|| l.0.clone());
         let (api, operation) = (non_empty(&self.route.api), non_empty(&self.route.operation));
         log.write(&AccessRecord {
-            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            time: SystemTime::now(),
             request_id: self.request_id.to_str().unwrap_or(""),
-            client_ip: self.client_ip.to_string(),
+            client_ip: self.client_ip.to_str().unwrap_or(""),
             method: self.method.as_str(),
             path: self.path.as_deref().unwrap_or(""),
             status: self.status,
@@ -97,15 +97,11 @@ impl Drop for Exchange {
             operation: operation.as_deref(),
             product: self.product.as_deref(),
             subscription: self.subscription.as_deref(),
-            duration_ms: millis(took),
-            backend_ms: self.backend_time.map(millis),
+            duration: took,
+            backend: self.backend_time,
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
             bytes_out: self.bytes_out,
             error: self.error,
         });
     }
-}
-
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
 }

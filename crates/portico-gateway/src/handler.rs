@@ -68,7 +68,7 @@ pub async fn handle(
         request_id(req.headers()),
         req.method().clone(),
         req.uri().path(),
-        conn.peer.ip(),
+        conn.client_ip.clone(),
     );
     let result = if req.uri().path() == STATUS_PATH {
         Ok(Response::new(ResponseBody::empty()))

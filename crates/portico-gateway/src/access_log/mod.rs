@@ -1,36 +1,21 @@
 //! The JSON access log: one line per request on standard output, written by a dedicated
 //! thread so a slow terminal or pipe never stalls a request. If the writer falls behind by
 //! more than [`QUEUE_LINES`] lines, new lines are dropped and counted rather than queued
-//! without bound.
+//! without bound. The writer wakes on a short timer rather than per line, so logging costs
+//! requests no wake-up system call.
 
-use serde::Serialize;
+mod record;
+
+pub use record::AccessRecord;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::Duration;
 
 const QUEUE_LINES: usize = 65_536;
 
-/// One access-log record. Never holds a subscription key or a query string.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccessRecord<'a> {
-    pub time: String,
-    pub request_id: &'a str,
-    pub client_ip: String,
-    pub method: &'a str,
-    pub path: &'a str,
-    pub status: u16,
-    pub api: Option<&'a str>,
-    pub operation: Option<&'a str>,
-    pub product: Option<&'a str>,
-    pub subscription: Option<&'a str>,
-    pub duration_ms: f64,
-    pub backend_ms: Option<f64>,
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-    pub error: Option<&'static str>,
-}
+/// How long the writer sleeps when it finds nothing queued.
+const WRITER_PAUSE: Duration = Duration::from_millis(20);
 
 /// What the writer thread receives.
 #[derive(Debug)]
@@ -68,10 +53,7 @@ impl AccessLog {
 
     /// Queues one record.
     pub fn write(&self, record: &AccessRecord<'_>) {
-        let Ok(mut line) = serde_json::to_string(record) else {
-            return;
-        };
-        line.push('\n');
+        let line = record.to_json_line();
         if let Err(TrySendError::Full(_)) = self.lines.try_send(Message::Line(line)) {
             if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
                 tracing::warn!("access log writer is behind; dropping lines");
@@ -92,19 +74,30 @@ impl AccessLog {
 fn write_lines(rx: Receiver<Message>, out: impl Write) {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     let mut waiting = Vec::new();
-    while let Ok(first) = rx.recv() {
-        // Take whatever else is queued too, then flush once.
-        for message in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
-            match message {
-                Message::Line(line) => {
+    loop {
+        let mut wrote = false;
+        loop {
+            match rx.try_recv() {
+                Ok(Message::Line(line)) => {
                     let _ = out.write_all(line.as_bytes());
+                    wrote = true;
                 }
-                Message::Flush(done) => waiting.push(done),
+                Ok(Message::Flush(done)) => waiting.push(done),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    let _ = out.flush();
+                    return;
+                }
             }
         }
-        let _ = out.flush();
+        if wrote {
+            let _ = out.flush();
+        }
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
+        // Sleeping (rather than blocking on the channel) means senders never have to wake
+        // this thread: lines wait at most this long to be written.
+        std::thread::sleep(WRITER_PAUSE);
     }
 }
