@@ -280,6 +280,8 @@ fn serve_at_scale(
                 cores: ctx.proxy_cores,
             },
         )?;
+        // Give the allocator a moment to return what parsing the document freed.
+        std::thread::sleep(Duration::from_secs(2));
         let idle = memory_kib(proc.pid()).1 as f64 / 1024.0;
         measure(ctx, &key_request, addr, &[], Duration::from_secs(1))?;
         let m = measure(ctx, &key_request, addr, &[proc.pid()], ctx.duration)?;
