@@ -279,36 +279,45 @@ fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
     tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
 }
 
-/// A TLS backend ([`tls_acceptor`]) that answers with the HTTP version it saw in
-/// `x-backend-version`.
-async fn start_tls_backend() -> SocketAddr {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
+/// Accepts TLS connections ([`tls_acceptor`]) on a new port and hands each to `serve`.
+async fn serve_tls<F, Fut>(serve: F) -> SocketAddr
+where
+    F: Fn(tokio_rustls::server::TlsStream<TcpStream>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let acceptor = tls_acceptor();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
+            let (acceptor, serve) = (acceptor.clone(), serve.clone());
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(
-                    |req: http::Request<hyper::body::Incoming>| async move {
-                        let version = format!("{:?}", req.version());
-                        let mut resp = portico_echo::echo(req).await?;
-                        resp.headers_mut()
-                            .insert("x-backend-version", version.parse().unwrap());
-                        Ok::<_, std::convert::Infallible>(resp)
-                    },
-                );
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), service)
-                    .await;
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    serve(tls).await;
+                }
             });
         }
     });
     addr
+}
+
+/// A TLS backend that answers with the HTTP version it saw in `x-backend-version`.
+async fn start_tls_backend() -> SocketAddr {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    serve_tls(|tls| async move {
+        let service =
+            hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+                let version = format!("{:?}", req.version());
+                let mut resp = portico_echo::echo(req).await?;
+                resp.headers_mut()
+                    .insert("x-backend-version", version.parse().unwrap());
+                Ok::<_, std::convert::Infallible>(resp)
+            });
+        let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(tls), service)
+            .await;
+    })
+    .await
 }
 
 #[tokio::test]
@@ -550,28 +559,17 @@ async fn a_client_that_leaves_before_the_answer_is_logged_as_499() {
 /// A TLS WebSocket echo that offers HTTP/2 as well as HTTP/1.1 by ALPN, as most TLS servers
 /// do: an upgrade only works if the gateway asks for HTTP/1.1.
 async fn start_tls_websocket_echo() -> SocketAddr {
-    let acceptor = tls_acceptor();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
-                    return;
-                };
-                while let Some(Ok(msg)) = ws.next().await {
-                    if msg.is_text() {
-                        ws.send(msg).await.unwrap();
-                    }
-                }
-            });
+    serve_tls(|tls| async move {
+        let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+            return;
+        };
+        while let Some(Ok(msg)) = ws.next().await {
+            if msg.is_text() {
+                ws.send(msg).await.unwrap();
+            }
         }
-    });
-    addr
+    })
+    .await
 }
 
 #[tokio::test]
