@@ -1,5 +1,6 @@
-//! The load generator: wrk from Debian, with a Lua `done` hook that prints the figures wrk
-//! knows (requests, errors, latency percentiles including p99.9) as one JSON line.
+//! The load generators: wrk (HTTP/1.1) with a Lua `done` hook that prints the figures wrk
+//! knows (requests, errors, mean and percentile latencies including p99.9) as one JSON line,
+//! and h2load (HTTP/2 with prior knowledge), which reports only a mean latency.
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
@@ -11,9 +12,9 @@ const REPORT_LUA: &str = r#"
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    '{"requests":%d,"duration_us":%d,"socket_errors":%d,"non_2xx":%d,"p50_us":%d,"p99_us":%d,"p999_us":%d}\n',
+    '{"requests":%d,"duration_us":%d,"socket_errors":%d,"non_2xx":%d,"mean_us":%d,"p50_us":%d,"p99_us":%d,"p999_us":%d}\n',
     summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+    latency.mean, latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
 end
 "#;
 
@@ -24,9 +25,11 @@ pub struct LoadResult {
     pub duration_us: u64,
     pub socket_errors: u64,
     pub non_2xx: u64,
-    pub p50_us: u64,
-    pub p99_us: u64,
-    pub p999_us: u64,
+    pub mean_us: u64,
+    /// Percentiles: wrk reports them, h2load does not.
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    pub p999_us: Option<u64>,
 }
 
 impl LoadResult {
@@ -43,22 +46,31 @@ pub struct Load<'a> {
     pub connections: usize,
     pub duration: Duration,
     pub cores: Option<&'a str>,
+    /// HTTP/2 with prior knowledge (h2load) instead of HTTP/1.1 (wrk).
+    pub http2: bool,
 }
 
-/// Runs wrk and returns its figures.
+fn pinned(program: &str, cores: Option<&str>) -> Command {
+    match cores {
+        Some(c) => {
+            let mut cmd = Command::new("taskset");
+            cmd.args(["-c", c, program]);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Runs the load and returns its figures.
 pub fn run(load: &Load<'_>, scratch: &Path) -> anyhow::Result<LoadResult> {
+    if load.http2 {
+        return run_h2load(load);
+    }
     let script = scratch.join("report.lua");
     if !script.exists() {
         std::fs::write(&script, REPORT_LUA)?;
     }
-    let mut cmd = match load.cores {
-        Some(c) => {
-            let mut cmd = Command::new("taskset");
-            cmd.args(["-c", c, "wrk"]);
-            cmd
-        }
-        None => Command::new("wrk"),
-    };
+    let mut cmd = pinned("wrk", load.cores);
     cmd.args(["-t1", "-c", &load.connections.to_string()])
         .args(["-d", &format!("{}s", load.duration.as_secs().max(1))])
         .args(["-s", script.to_str().unwrap_or_default()]);
@@ -77,4 +89,100 @@ pub fn run(load: &Load<'_>, scratch: &Path) -> anyhow::Result<LoadResult> {
         );
     };
     serde_json::from_str(line).with_context(|| format!("parsing wrk's result {line:?}"))
+}
+
+/// h2load with `connections / 8` connections of 8 concurrent streams each (at least one), so
+/// the same number of requests is in flight as with wrk.
+fn run_h2load(load: &Load<'_>) -> anyhow::Result<LoadResult> {
+    let streams = 8.min(load.connections.max(1));
+    let connections = (load.connections / streams).max(1);
+    let mut cmd = pinned("h2load", load.cores);
+    cmd.args(["-c", &connections.to_string(), "-m", &streams.to_string()])
+        .args(["-D", &load.duration.as_secs().max(1).to_string()]);
+    for (k, v) in load.headers {
+        cmd.args(["-H", &format!("{k}: {v}")]);
+    }
+    cmd.arg(&load.url);
+    let out = cmd
+        .output()
+        .context("running h2load (apt-get install nghttp2-client)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    parse_h2load(&text).with_context(|| {
+        format!(
+            "reading h2load's output: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn parse_h2load(text: &str) -> anyhow::Result<LoadResult> {
+    let line = |prefix: &str| text.lines().map(str::trim).find(|l| l.starts_with(prefix));
+    let numbers = |l: &str| -> Vec<f64> {
+        l.split([' ', ','])
+            .filter_map(|w| w.trim_end_matches('s').parse::<f64>().ok())
+            .collect()
+    };
+    let finished = line("finished in").context("no 'finished in' line")?;
+    let seconds: f64 = finished
+        .trim_start_matches("finished in ")
+        .split('s')
+        .next()
+        .and_then(|v| v.trim().parse().ok())
+        .context("no duration")?;
+    let requests = numbers(line("requests:").context("no 'requests:' line")?);
+    let statuses = numbers(line("status codes:").context("no 'status codes:' line")?);
+    let timing = line("time for request:").context("no 'time for request:' line")?;
+    let mean_us = timing
+        .split_whitespace()
+        .nth(5)
+        .map(to_micros)
+        .context("no mean request time")?;
+    // requests: total, started, done, succeeded, failed, errored, timeout
+    let get = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(0.0) as u64;
+    Ok(LoadResult {
+        requests: get(&requests, 3),
+        duration_us: (seconds * 1e6) as u64,
+        socket_errors: get(&requests, 5) + get(&requests, 6),
+        non_2xx: get(&statuses, 1) + get(&statuses, 2) + get(&statuses, 3),
+        mean_us,
+        p50_us: None,
+        p99_us: None,
+        p999_us: None,
+    })
+}
+
+/// `704us`, `2.02ms` or `1.5s` in microseconds.
+fn to_micros(v: &str) -> u64 {
+    let (number, scale) = if let Some(n) = v.strip_suffix("us") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1e3)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1e6)
+    } else {
+        (v, 1.0)
+    };
+    (number.parse::<f64>().unwrap_or(0.0) * scale) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_h2loads_summary() {
+        let out = "finished in 2.00s, 21000.50 req/s, 1.2MB/s
+requests: 42012 total, 42028 started, 42012 done, 42000 succeeded, 12 failed, 12 errored, 0 timeout
+status codes: 42000 2xx, 0 3xx, 0 4xx, 0 5xx
+                     min         max         mean         sd        +/- sd
+time for request:       46us      2.02ms       704us       278us    73.22%
+";
+        let r = parse_h2load(out).unwrap();
+        assert_eq!(r.requests, 42000);
+        assert_eq!(r.duration_us, 2_000_000);
+        assert_eq!(r.socket_errors, 12);
+        assert_eq!(r.non_2xx, 0);
+        assert_eq!(r.mean_us, 704);
+        assert_eq!(to_micros("2.02ms"), 2020);
+    }
 }

@@ -90,7 +90,8 @@ fn main() -> anyhow::Result<()> {
     };
 
     let backend_addr = free_addr()?;
-    let _backend = nginx::start_backend(&ctx.dir, backend_addr, ctx.load_cores)?;
+    let backend_h2_addr = free_addr()?;
+    let _backend = nginx::start_backend(&ctx.dir, backend_addr, backend_h2_addr, ctx.load_cores)?;
     let backend = backend_addr.to_string();
 
     let mut results = Vec::new();
@@ -106,7 +107,13 @@ fn main() -> anyhow::Result<()> {
             "scenario {} ({rounds} rounds of {duration:?})",
             scenario.name
         );
-        results.push(run_scenario(&ctx, &scenario, backend_addr, rounds)?);
+        results.push(run_scenario(
+            &ctx,
+            &scenario,
+            backend_addr,
+            backend_h2_addr,
+            rounds,
+        )?);
     }
 
     let (apis, subs) = if smoke {
@@ -161,10 +168,13 @@ struct Ctx<'a> {
     workers: usize,
 }
 
+/// `backend_h2` is the backend's HTTP/2 (prior knowledge) address, the direct target of
+/// HTTP/2 scenarios; the proxies always reach the backend over HTTP/1.1.
 fn run_scenario(
     ctx: &Ctx<'_>,
     s: &scenarios::Scenario,
     backend: SocketAddr,
+    backend_h2: SocketAddr,
     rounds: usize,
 ) -> anyhow::Result<ScenarioResult> {
     let dir = ctx.dir.join(s.name);
@@ -172,10 +182,13 @@ fn run_scenario(
     let nginx_addr = free_addr()?;
     let nginx = nginx::start_proxy(
         &dir,
-        nginx_addr,
-        backend,
-        ctx.workers,
-        s.access_log,
+        &nginx::ProxySettings {
+            addr: nginx_addr,
+            backend,
+            workers: ctx.workers,
+            access_log: s.access_log,
+            http2: s.http2,
+        },
         ctx.proxy_cores,
     )?;
     let portico_addr = free_addr()?;
@@ -191,7 +204,7 @@ fn run_scenario(
         },
     )?;
     let targets: [(&'static str, SocketAddr, Vec<u32>); 3] = [
-        ("direct", backend, vec![]),
+        ("direct", if s.http2 { backend_h2 } else { backend }, vec![]),
         ("nginx", nginx_addr, nginx.workers()),
         ("portico", portico_addr, vec![portico.pid()]),
     ];
@@ -235,6 +248,7 @@ fn measure(
             connections: ctx.connections,
             duration,
             cores: ctx.load_cores,
+            http2: s.http2,
         },
         &ctx.dir,
     )?;
@@ -264,6 +278,7 @@ fn serve_at_scale(
         )],
         document: String::new(),
         access_log: false,
+        http2: false,
     };
     let serve = |document: String| -> anyhow::Result<(f64, Measurement)> {
         let dir = ctx.dir.join(format!("scale-{}", document.len()));
@@ -296,11 +311,15 @@ fn serve_at_scale(
     Ok(ScaleServing {
         idle_rss_mib: idle,
         small_config_idle_rss_mib: small_idle,
-        p50_ms: big.load.p50_us as f64 / 1e3,
-        p99_ms: big.load.p99_us as f64 / 1e3,
-        small_config_p50_ms: small.load.p50_us as f64 / 1e3,
-        small_config_p99_ms: small.load.p99_us as f64 / 1e3,
+        p50_ms: ms(big.load.p50_us),
+        p99_ms: ms(big.load.p99_us),
+        small_config_p50_ms: ms(small.load.p50_us),
+        small_config_p99_ms: ms(small.load.p99_us),
     })
+}
+
+fn ms(us: Option<u64>) -> f64 {
+    us.map_or(f64::NAN, |us| us as f64 / 1e3)
 }
 
 /// A free port on 127.0.0.1.

@@ -20,31 +20,47 @@ impl Nginx {
     }
 }
 
-/// Writes the backend's files and config under `dir` and starts it on `addr`.
-pub fn start_backend(dir: &Path, addr: SocketAddr, cores: Option<&str>) -> anyhow::Result<Nginx> {
+/// Writes the backend's files and config under `dir` and starts it on `addr` (HTTP/1.1) and
+/// `h2_addr` (HTTP/2 with prior knowledge).
+pub fn start_backend(
+    dir: &Path,
+    addr: SocketAddr,
+    h2_addr: SocketAddr,
+    cores: Option<&str>,
+) -> anyhow::Result<Nginx> {
     let root = dir.join("www");
     std::fs::create_dir_all(&root)?;
     std::fs::write(root.join("1k.bin"), vec![b'x'; 1024])?;
     std::fs::write(root.join("1m.bin"), vec![b'x'; 1024 * 1024])?;
     let conf = format!(
         "worker_processes 1;\npid {dir}/backend.pid;\nerror_log {dir}/backend-error.log warn;\nevents {{ worker_connections 8192; }}\n\
-         http {{\n  access_log off;\n  keepalive_requests 100000000;\n  server {{\n    listen {addr} reuseport;\n    root {root};\n  }}\n}}\n",
+         http {{\n  access_log off;\n  keepalive_requests 100000000;\n  server {{\n    listen {addr} reuseport;\n    listen {h2_addr} http2;\n    root {root};\n  }}\n}}\n",
         dir = dir.display(),
         root = root.display(),
     );
     start(dir, "backend", &conf, addr, cores)
 }
 
-/// Starts nginx as a reverse proxy on `addr` in front of `backend`.
-pub fn start_proxy(
-    dir: &Path,
-    addr: SocketAddr,
-    backend: SocketAddr,
-    workers: usize,
-    access_log: bool,
-    cores: Option<&str>,
-) -> anyhow::Result<Nginx> {
-    let log = if access_log {
+/// How the nginx reverse proxy is set up for a scenario.
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    pub addr: SocketAddr,
+    pub backend: SocketAddr,
+    pub workers: usize,
+    pub access_log: bool,
+    /// Clients speak HTTP/2 with prior knowledge (the upstream stays HTTP/1.1).
+    pub http2: bool,
+}
+
+/// Starts nginx as a reverse proxy.
+pub fn start_proxy(dir: &Path, p: &ProxySettings, cores: Option<&str>) -> anyhow::Result<Nginx> {
+    let (addr, backend, workers) = (p.addr, p.backend, p.workers);
+    let listen = if p.http2 {
+        format!("{addr} http2")
+    } else {
+        addr.to_string()
+    };
+    let log = if p.access_log {
         format!("access_log {}/nginx-access.log;", dir.display())
     } else {
         "access_log off;".to_owned()
@@ -52,7 +68,7 @@ pub fn start_proxy(
     let conf = format!(
         "worker_processes {workers};\npid {dir}/proxy.pid;\nerror_log {dir}/proxy-error.log warn;\nevents {{ worker_connections 8192; }}\n\
          http {{\n  {log}\n  keepalive_requests 100000000;\n  upstream backend {{ server {backend}; keepalive 256; }}\n\
-         server {{\n    listen {addr};\n    location / {{\n      proxy_pass http://backend;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }}\n  }}\n}}\n",
+         server {{\n    listen {listen};\n    location / {{\n      proxy_pass http://backend;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }}\n  }}\n}}\n",
         dir = dir.display(),
     );
     start(dir, "proxy", &conf, addr, cores)

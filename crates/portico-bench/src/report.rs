@@ -23,9 +23,11 @@ pub struct Measurement {
 pub struct Summary {
     pub target: &'static str,
     pub rps: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    pub p999_ms: f64,
+    pub mean_ms: f64,
+    /// Percentiles, when the load generator reports them (wrk does, h2load does not).
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub p999_ms: Option<f64>,
     pub cpu_us_per_request: Option<f64>,
     pub peak_rss_mib: Option<f64>,
     pub errors: u64,
@@ -33,6 +35,11 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// p99 when known, else the mean.
+    pub fn tail_ms(&self) -> f64 {
+        self.p99_ms.unwrap_or(self.mean_ms)
+    }
+
     pub fn of(target: &'static str, rounds: &[Measurement]) -> Self {
         let med = |f: &dyn Fn(&Measurement) -> f64| median(rounds.iter().map(f).collect());
         let opt = |f: &dyn Fn(&Measurement) -> Option<f64>| {
@@ -42,9 +49,10 @@ impl Summary {
         Self {
             target,
             rps: med(&|m| m.load.rps()),
-            p50_ms: med(&|m| m.load.p50_us as f64 / 1e3),
-            p99_ms: med(&|m| m.load.p99_us as f64 / 1e3),
-            p999_ms: med(&|m| m.load.p999_us as f64 / 1e3),
+            mean_ms: med(&|m| m.load.mean_us as f64 / 1e3),
+            p50_ms: opt(&|m| m.load.p50_us.map(|us| us as f64 / 1e3)),
+            p99_ms: opt(&|m| m.load.p99_us.map(|us| us as f64 / 1e3)),
+            p999_ms: opt(&|m| m.load.p999_us.map(|us| us as f64 / 1e3)),
             cpu_us_per_request: opt(&|m| m.cpu_us_per_request),
             peak_rss_mib: opt(&|m| m.peak_rss_mib),
             errors: rounds
@@ -69,7 +77,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 pub struct Ratios {
     pub rps_vs_nginx: f64,
     pub rps_vs_direct: f64,
-    pub p99_vs_nginx: f64,
+    /// p99 where the load generator reports it, else the mean.
+    pub latency_vs_nginx: f64,
     pub cpu_vs_nginx: Option<f64>,
 }
 
@@ -92,7 +101,7 @@ impl ScenarioResult {
         let ratios = Ratios {
             rps_vs_nginx: ratio(portico.map(|p| p.rps), nginx.map(|n| n.rps)),
             rps_vs_direct: ratio(portico.map(|p| p.rps), direct.map(|d| d.rps)),
-            p99_vs_nginx: ratio(portico.map(|p| p.p99_ms), nginx.map(|n| n.p99_ms)),
+            latency_vs_nginx: ratio(portico.map(Summary::tail_ms), nginx.map(Summary::tail_ms)),
             cpu_vs_nginx: match (
                 portico.and_then(|p| p.cpu_us_per_request),
                 nginx.and_then(|n| n.cpu_us_per_request),
@@ -149,19 +158,21 @@ impl Report {
             m.cores, m.cpu_model, m.kernel, m.load_average
         );
         let _ = writeln!(md, "Settings: {}.\n", self.settings);
-        let _ = writeln!(md, "| scenario | target | req/s | p50 ms | p99 ms | p99.9 ms | CPU µs/req | peak RSS MiB | errors |");
-        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(md, "| scenario | target | req/s | mean ms | p50 ms | p99 ms | p99.9 ms | CPU µs/req | peak RSS MiB | errors |");
+        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
         for s in &self.scenarios {
             for t in &s.targets {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+                    "| {} | {} | {:.0} | {:.2} | {} | {} | {} | {} | {} | {} |",
                     s.name,
                     t.target,
                     t.rps,
-                    t.p50_ms,
-                    t.p99_ms,
-                    t.p999_ms,
+                    t.mean_ms,
+                    ms(t.p50_ms),
+                    ms(t.p99_ms),
+                    ms(t.p999_ms),
                     t.cpu_us_per_request
                         .map_or("-".into(), |c| format!("{c:.1}")),
                     t.peak_rss_mib.map_or("-".into(), |r| format!("{r:.1}")),
@@ -169,7 +180,7 @@ impl Report {
                 );
             }
         }
-        let _ = writeln!(md, "\n| scenario | Portico/nginx req/s | Portico/direct req/s | Portico/nginx p99 | Portico/nginx CPU per request |");
+        let _ = writeln!(md, "\n| scenario | Portico/nginx req/s | Portico/direct req/s | Portico/nginx p99 (mean for h2) | Portico/nginx CPU per request |");
         let _ = writeln!(md, "|---|---:|---:|---:|---:|");
         for s in &self.scenarios {
             let r = &s.ratios;
@@ -180,7 +191,7 @@ impl Report {
                 s.description,
                 r.rps_vs_nginx,
                 r.rps_vs_direct,
-                r.p99_vs_nginx,
+                r.latency_vs_nginx,
                 r.cpu_vs_nginx.map_or("-".into(), |c| format!("{c:.2}"))
             );
         }

@@ -19,6 +19,8 @@ pub struct Scenario {
     pub document: String,
     /// Both proxies write an access log.
     pub access_log: bool,
+    /// Clients speak HTTP/2 with prior knowledge (h2load) instead of HTTP/1.1 (wrk).
+    pub http2: bool,
 }
 
 /// Scenarios that cannot run yet, and what they wait for.
@@ -32,7 +34,6 @@ pub const PENDING: &[(&str, &str)] = &[
         "https keep-alive / new connection per request",
         "the TLS listener",
     ),
-    ("http2", "h2 load generation (h2load) in the harness"),
     (
         "propagation to 1/10/20 gateways",
         "the control plane and hybrid sync",
@@ -89,6 +90,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             headers: vec![],
             document: open_document(backend),
             access_log: false,
+            http2: false,
         },
         Scenario {
             name: "passthrough-logged",
@@ -97,6 +99,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             headers: vec![],
             document: open_document(backend),
             access_log: true,
+            http2: false,
         },
         Scenario {
             name: "key-auth",
@@ -105,6 +108,16 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             headers: key,
             document: keyed_document(backend, 1, 1_000),
             access_log: false,
+            http2: false,
+        },
+        Scenario {
+            name: "http2",
+            description: "GET 1 KiB over HTTP/2 with prior knowledge (4 connections x 8 streams)",
+            path: "/1k.bin",
+            headers: vec![],
+            document: open_document(backend),
+            access_log: false,
+            http2: true,
         },
         Scenario {
             name: "body-1mib",
@@ -113,6 +126,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             headers: vec![],
             document: open_document(backend),
             access_log: false,
+            http2: false,
         },
     ]
 }
