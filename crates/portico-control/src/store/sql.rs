@@ -1,0 +1,394 @@
+//! [`SqlStore`]: the [`Store`] on SQLite (`sqlite://PATH`, the embedded default) or
+//! PostgreSQL (`postgres://…`), through sqlx's driver-neutral `Any` pool so one body of SQL
+//! serves both. Each backend has its own migrations, applied at start in order and recorded in
+//! `schema_migrations`.
+//!
+//! Writers are serialised by the first statement of every commit, which bumps the single
+//! `revision` row: SQLite takes its write lock there, PostgreSQL a row lock.
+
+use super::{
+    AuditEntry, Change, Kind, Page, Precondition, ResourcePath, Store, StoreError, Stored,
+};
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::time::SystemTime;
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Schema versions, oldest first. Never edit one that has shipped: add the next.
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE resources (
+        key TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        parent TEXT,
+        properties TEXT NOT NULL,
+        revision BIGINT NOT NULL
+    );
+    CREATE INDEX resources_by_kind ON resources (kind, parent, key);
+    CREATE TABLE revision (id INTEGER PRIMARY KEY CHECK (id = 1), value BIGINT NOT NULL);
+    INSERT INTO revision (id, value) VALUES (1, 0);
+    CREATE TABLE audit (
+        revision BIGINT NOT NULL,
+        key TEXT NOT NULL,
+        path TEXT NOT NULL,
+        action TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_revision ON audit (revision);",
+)];
+
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE resources (
+        key TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        parent TEXT,
+        properties TEXT NOT NULL,
+        revision BIGINT NOT NULL
+    );
+    CREATE INDEX resources_by_kind ON resources (kind, parent, key);
+    CREATE TABLE revision (id INTEGER PRIMARY KEY CHECK (id = 1), value BIGINT NOT NULL);
+    INSERT INTO revision (id, value) VALUES (1, 0);
+    CREATE TABLE audit (
+        revision BIGINT NOT NULL,
+        key TEXT NOT NULL,
+        path TEXT NOT NULL,
+        action TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_revision ON audit (revision);",
+)];
+
+/// A store on a SQL database.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite://PATH`, created if missing, or `postgres://…`) and
+    /// applies pending migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = if path.contains("mode=") {
+                url.to_owned()
+            } else {
+                format!("{url}{sep}mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let max = if backend == Backend::Sqlite { 4 } else { 10 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .connect(&url)
+            .await?;
+        let store = Self { pool, backend };
+        if backend == Backend::Sqlite {
+            // Readers never block the writer and vice versa; persistent in the file.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&store.pool)
+                .await?;
+        }
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection (a SQLite file can then be reopened or removed cleanly).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let migrations = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+            .execute(&self.pool)
+            .await?;
+        for (version, sql) in migrations {
+            let mut tx = self.pool.begin().await?;
+            let applied = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(*version)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            if !applied {
+                sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+                    .bind(*version)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+fn stored(row: &AnyRow) -> Result<Stored, StoreError> {
+    let path: String = row.try_get("path")?;
+    let properties: String = row.try_get("properties")?;
+    let revision: i64 = row.try_get("revision")?;
+    Ok(Stored {
+        path: ResourcePath::parse(&path).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        revision: u64::try_from(revision)
+            .map_err(|_| StoreError::Corrupt(format!("{path} has revision {revision}")))?,
+        properties: serde_json::from_str(&properties)
+            .map_err(|e| StoreError::Corrupt(format!("{path}: {e}")))?,
+    })
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// `LIKE` pattern matching everything under `key`.
+fn descendants_pattern(key: &str) -> String {
+    // Keys cannot hold '%' or '\' (see `ResourcePath`), but may hold '_'.
+    format!("{}/%", key.replace('_', "\\_"))
+}
+
+fn check(
+    precondition: &Precondition,
+    path: &ResourcePath,
+    current: Option<u64>,
+) -> Result<(), StoreError> {
+    match (precondition, current) {
+        (Precondition::None, _) => Ok(()),
+        (Precondition::Absent, None) => Ok(()),
+        (Precondition::Absent, Some(_)) => Err(StoreError::AlreadyExists(path.to_string())),
+        (Precondition::Matches(_), None) => Err(StoreError::NotFound(path.to_string())),
+        (Precondition::Matches(want), Some(rev)) => {
+            let current = super::etag(rev);
+            // `*` matches any existing version.
+            if want == "*" || *want == current {
+                Ok(())
+            } else {
+                Err(StoreError::PreconditionFailed {
+                    path: path.to_string(),
+                    current,
+                })
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn revision(&self) -> Result<u64, StoreError> {
+        let value: i64 = sqlx::query("SELECT value FROM revision WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(value.max(0) as u64)
+    }
+
+    async fn get(&self, path: &ResourcePath) -> Result<Option<Stored>, StoreError> {
+        let row = sqlx::query("SELECT path, properties, revision FROM resources WHERE key = $1")
+            .bind(path.key())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(stored).transpose()
+    }
+
+    async fn list(
+        &self,
+        kind: Kind,
+        parent: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<Stored>, StoreError> {
+        let (top, skip) = (to_i64(page.top), to_i64(page.skip));
+        let rows = match parent {
+            Some(parent) => {
+                sqlx::query("SELECT path, properties, revision FROM resources WHERE kind = $1 AND parent = $2 ORDER BY key LIMIT $3 OFFSET $4")
+                    .bind(kind.as_str())
+                    .bind(parent.to_ascii_lowercase())
+                    .bind(top)
+                    .bind(skip)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT path, properties, revision FROM resources WHERE kind = $1 ORDER BY key LIMIT $2 OFFSET $3")
+                    .bind(kind.as_str()).bind(top).bind(skip).fetch_all(&self.pool).await?
+            }
+        };
+        rows.iter().map(stored).collect()
+    }
+
+    async fn all(&self) -> Result<(u64, Vec<Stored>), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Both reads must see the same committed state.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let revision: i64 = sqlx::query("SELECT value FROM revision WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let rows = sqlx::query("SELECT path, properties, revision FROM resources ORDER BY key")
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let resources = rows.iter().map(stored).collect::<Result<_, _>>()?;
+        Ok((revision.max(0) as u64, resources))
+    }
+
+    async fn commit(&self, changes: &[Change]) -> Result<u64, StoreError> {
+        if changes.is_empty() {
+            return self.revision().await;
+        }
+        let mut tx = self.pool.begin().await?;
+        // First statement: takes the write lock (SQLite) or the row lock (PostgreSQL).
+        let revision: i64 =
+            sqlx::query("UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        let at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        let mut changed = false;
+        for change in changes {
+            match change {
+                Change::Put {
+                    path,
+                    properties,
+                    precondition,
+                } => {
+                    let current =
+                        sqlx::query("SELECT revision, properties FROM resources WHERE key = $1")
+                            .bind(path.key())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let current_revision = current
+                        .as_ref()
+                        .map(|r| r.try_get::<i64, _>(0))
+                        .transpose()?
+                        .map(|r| r.max(0) as u64);
+                    check(precondition, path, current_revision)?;
+                    if let Some(row) = &current {
+                        let text: String = row.try_get(1)?;
+                        if serde_json::from_str::<serde_json::Value>(&text)
+                            .ok()
+                            .as_ref()
+                            == Some(properties)
+                        {
+                            continue; // unchanged: no new version, no audit entry
+                        }
+                    }
+                    let text = serde_json::to_string(properties)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    sqlx::query(
+                        "INSERT INTO resources (key, path, kind, parent, properties, revision) VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (key) DO UPDATE SET properties = excluded.properties, revision = excluded.revision",
+                    )
+                    .bind(path.key())
+                    .bind(path.as_str())
+                    .bind(path.kind().as_str())
+                    .bind(path.parent_key().map(str::to_owned))
+                    .bind(text)
+                    .bind(revision)
+                    .execute(&mut *tx)
+                    .await?;
+                    audit(&mut tx, revision, path.key(), path.as_str(), "put", &at).await?;
+                    changed = true;
+                }
+                Change::Delete { path, precondition } => {
+                    let current: Option<i64> =
+                        sqlx::query("SELECT revision FROM resources WHERE key = $1")
+                            .bind(path.key())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .map(|r| r.try_get(0))
+                            .transpose()?;
+                    let Some(current) = current else {
+                        return Err(StoreError::NotFound(path.to_string()));
+                    };
+                    check(precondition, path, Some(current.max(0) as u64))?;
+                    let doomed = sqlx::query(
+                        "SELECT key, path FROM resources WHERE key = $1 OR key LIKE $2 ESCAPE '\\'",
+                    )
+                    .bind(path.key())
+                    .bind(descendants_pattern(path.key()))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for row in &doomed {
+                        let (key, written): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                        sqlx::query("DELETE FROM resources WHERE key = $1")
+                            .bind(&key)
+                            .execute(&mut *tx)
+                            .await?;
+                        audit(&mut tx, revision, &key, &written, "delete", &at).await?;
+                    }
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            // Every change was a no-op: keep the revision where it was.
+            tx.rollback().await?;
+            return Ok((revision - 1).max(0) as u64);
+        }
+        tx.commit().await?;
+        Ok(revision.max(0) as u64)
+    }
+
+    async fn audit(&self, after: u64, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query("SELECT revision, path, action, at FROM audit WHERE revision > $1 ORDER BY revision, key LIMIT $2")
+            .bind(to_i64(after))
+            .bind(to_i64(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    revision: r.try_get::<i64, _>(0)?.max(0) as u64,
+                    path: r.try_get(1)?,
+                    action: r.try_get(2)?,
+                    at: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    revision: i64,
+    key: &str,
+    path: &str,
+    action: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO audit (revision, key, path, action, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(revision)
+        .bind(key)
+        .bind(path)
+        .bind(action)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
