@@ -1,8 +1,11 @@
-//! Portico's control plane. This first part is the resource [`store`]: every resource an
-//! operator manages, kept in SQLite (the embedded default) or PostgreSQL behind one
-//! [`store::Store`] trait, with a global revision bumped by every change and an audit trail.
+//! Portico's control plane. So far: the resource [`store`] (every resource an operator
+//! manages, in SQLite, the embedded default, or PostgreSQL behind one [`store::Store`] trait,
+//! with a global revision bumped by every change and an audit trail), and the
+//! [`declarative`] mapping between stored resources and the declarative document a gateway
+//! snapshot is compiled from.
 //!
-//! The management API, the snapshot compiler and the distributor that feeds gateways build on
-//! it and are not written yet (see the README).
+//! The management API and the distributor that feeds gateways build on these and are not
+//! written yet (see the README).
 
+pub mod declarative;
 pub mod store;

@@ -280,3 +280,40 @@ async fn unsupported_urls_are_refused_with_a_hint() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_example_document_goes_in_and_comes_back_out() {
+    use portico_control::declarative::{document_of, resources_of};
+    use portico_model::{Document, DocumentFormat};
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/portico.yaml"
+    ))
+    .unwrap();
+    let doc = Document::parse_valid(&text, DocumentFormat::Yaml).unwrap();
+    on_both(|store| {
+        let doc = doc.clone();
+        async move {
+            let changes: Vec<Change> = resources_of(&doc)
+                .into_iter()
+                .map(|(path, properties)| Change::Put {
+                    path,
+                    properties,
+                    precondition: Precondition::None,
+                })
+                .collect();
+            let first = store.commit(&changes).await.unwrap();
+            // Applying the same document again changes nothing and keeps the revision.
+            assert_eq!(store.commit(&changes).await.unwrap(), first);
+            let (_, stored) = store.all().await.unwrap();
+            let back = document_of(&stored).unwrap();
+            back.validate().unwrap();
+            assert_eq!(back.apis.len(), doc.apis.len());
+            assert_eq!(back.subscriptions, doc.subscriptions);
+            assert_eq!(back.products, doc.products);
+            let echo = back.apis.iter().find(|a| a.id == "echo-api").unwrap();
+            assert_eq!(echo.operations.len(), 5);
+        }
+    })
+    .await;
+}
