@@ -61,11 +61,14 @@ async fn puts_version_resources_and_skip_unchanged_ones() {
         assert_eq!(store.revision().await.unwrap(), 0);
         let echo = json!({"displayName": "Echo", "path": "echo"});
         let rev = store
-            .commit(&[Change::Put {
-                path: path("apis/Echo"),
-                properties: echo.clone(),
-                precondition: Precondition::Absent,
-            }])
+            .commit(
+                None,
+                &[Change::Put {
+                    path: path("apis/Echo"),
+                    properties: echo.clone(),
+                    precondition: Precondition::Absent,
+                }],
+            )
             .await
             .unwrap();
         assert_eq!(rev, 1);
@@ -85,7 +88,7 @@ async fn puts_version_resources_and_skip_unchanged_ones() {
         // The same properties again: nothing changes, the revision stays.
         assert_eq!(
             store
-                .commit(&[put("apis/echo", echo.clone())])
+                .commit(None, &[put("apis/echo", echo.clone())])
                 .await
                 .unwrap(),
             1
@@ -93,11 +96,14 @@ async fn puts_version_resources_and_skip_unchanged_ones() {
         assert_eq!(store.audit(0, 100).await.unwrap().len(), 1);
 
         let err = store
-            .commit(&[Change::Put {
-                path: path("apis/echo"),
-                properties: echo.clone(),
-                precondition: Precondition::Absent,
-            }])
+            .commit(
+                None,
+                &[Change::Put {
+                    path: path("apis/echo"),
+                    properties: echo.clone(),
+                    precondition: Precondition::Absent,
+                }],
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::AlreadyExists(_)), "{err}");
@@ -109,7 +115,7 @@ async fn puts_version_resources_and_skip_unchanged_ones() {
 async fn if_match_guards_updates_and_batches_are_atomic() {
     on_both(|store| async move {
         store
-            .commit(&[put("apis/a", json!({"v": 1}))])
+            .commit(None, &[put("apis/a", json!({"v": 1}))])
             .await
             .unwrap();
         let stale = Change::Put {
@@ -118,7 +124,7 @@ async fn if_match_guards_updates_and_batches_are_atomic() {
             precondition: Precondition::Matches("\"999\"".into()),
         };
         let err = store
-            .commit(&[put("apis/b", json!({})), stale])
+            .commit(None, &[put("apis/b", json!({})), stale])
             .await
             .unwrap_err();
         match err {
@@ -137,7 +143,23 @@ async fn if_match_guards_updates_and_batches_are_atomic() {
             properties: json!({"v": 2}),
             precondition: Precondition::Matches("\"1\"".into()),
         };
-        assert_eq!(store.commit(&[fresh]).await.unwrap(), 2);
+        assert_eq!(store.commit(Some(1), &[fresh.clone()]).await.unwrap(), 2);
+        // A commit based on an older revision is refused: the caller's view is stale.
+        let err = store
+            .commit(Some(1), &[put("apis/c", json!({}))])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Stale {
+                    base: 1,
+                    current: 2
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(store.revision().await.unwrap(), 2);
         assert_eq!(
             store
                 .get(&path("apis/a"))
@@ -155,20 +177,26 @@ async fn if_match_guards_updates_and_batches_are_atomic() {
 async fn deletes_take_children_and_nothing_else() {
     on_both(|store| async move {
         store
-            .commit(&[
-                put("apis/echo", json!({})),
-                put("apis/echo/operations/get_user", json!({"method": "GET"})),
-                put("apis/echo/policies/policy", json!({"value": "<policies/>"})),
-                put("apis/echo2", json!({})),
-                put("apis/echoxoperations", json!({})),
-            ])
+            .commit(
+                None,
+                &[
+                    put("apis/echo", json!({})),
+                    put("apis/echo/operations/get_user", json!({"method": "GET"})),
+                    put("apis/echo/policies/policy", json!({"value": "<policies/>"})),
+                    put("apis/echo2", json!({})),
+                    put("apis/echoxoperations", json!({})),
+                ],
+            )
             .await
             .unwrap();
         let rev = store
-            .commit(&[Change::Delete {
-                path: path("apis/echo"),
-                precondition: Precondition::None,
-            }])
+            .commit(
+                None,
+                &[Change::Delete {
+                    path: path("apis/echo"),
+                    precondition: Precondition::None,
+                }],
+            )
             .await
             .unwrap();
         let (at, all) = store.all().await.unwrap();
@@ -185,10 +213,13 @@ async fn deletes_take_children_and_nothing_else() {
             .collect();
         assert_eq!(deletes.len(), 3, "{deletes:?}");
         let err = store
-            .commit(&[Change::Delete {
-                path: path("apis/echo"),
-                precondition: Precondition::None,
-            }])
+            .commit(
+                None,
+                &[Change::Delete {
+                    path: path("apis/echo"),
+                    precondition: Precondition::None,
+                }],
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::NotFound(_)), "{err}");
@@ -204,7 +235,7 @@ async fn lists_by_kind_and_parent_in_pages() {
             changes.push(put(&format!("apis/a/operations/op{i}"), json!({"i": i})));
         }
         changes.push(put("apis/b/operations/other", json!({})));
-        store.commit(&changes).await.unwrap();
+        store.commit(None, &changes).await.unwrap();
         let page = |skip, top| Page { skip, top };
         let ops = store
             .list(Kind::Operation, Some("APIS/A"), page(1, 3))
@@ -240,7 +271,7 @@ async fn concurrent_commits_each_get_their_own_revision() {
                 let store = store.clone();
                 tokio::spawn(async move {
                     store
-                        .commit(&[put(&format!("backends/b{i}"), json!({"i": i}))])
+                        .commit(None, &[put(&format!("backends/b{i}"), json!({"i": i}))])
                         .await
                         .unwrap()
                 })
@@ -263,7 +294,7 @@ async fn a_sqlite_file_keeps_its_data_across_reopening() {
     let url = format!("sqlite://{}/portico.db", dir.path().display());
     let store = SqlStore::open(&url).await.unwrap();
     store
-        .commit(&[put("namedValues/nv", json!({"value": "x"}))])
+        .commit(None, &[put("namedValues/nv", json!({"value": "x"}))])
         .await
         .unwrap();
     store.close().await;
@@ -302,9 +333,9 @@ async fn the_example_document_goes_in_and_comes_back_out() {
                     precondition: Precondition::None,
                 })
                 .collect();
-            let first = store.commit(&changes).await.unwrap();
+            let first = store.commit(None, &changes).await.unwrap();
             // Applying the same document again changes nothing and keeps the revision.
-            assert_eq!(store.commit(&changes).await.unwrap(), first);
+            assert_eq!(store.commit(None, &changes).await.unwrap(), first);
             let (_, stored) = store.all().await.unwrap();
             let back = document_of(&stored).unwrap();
             back.validate().unwrap();

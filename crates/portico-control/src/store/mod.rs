@@ -11,7 +11,7 @@
 mod path;
 mod sql;
 
-pub use path::{InvalidPath, Kind, ResourcePath};
+pub use path::{CollectionPath, InvalidPath, Kind, ResourcePath};
 pub use sql::SqlStore;
 
 use async_trait::async_trait;
@@ -91,6 +91,9 @@ pub enum StoreError {
     PreconditionFailed { path: String, current: String },
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// Another change was committed since the caller's `base` revision.
+    #[error("the configuration changed (revision {current}) since it was read at revision {base}")]
+    Stale { base: u64, current: u64 },
     #[error("the database URL {0:?} is not supported: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("stored data is damaged: {0}")]
@@ -119,8 +122,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn all(&self) -> Result<(u64, Vec<Stored>), StoreError>;
 
     /// Applies `changes` atomically as one new revision, which it returns. If any
-    /// precondition fails, nothing changes.
-    async fn commit(&self, changes: &[Change]) -> Result<u64, StoreError>;
+    /// precondition fails, nothing changes. With `base`, the commit also fails
+    /// ([`StoreError::Stale`]) unless the store is still at that revision: a caller that
+    /// validated the whole configuration as of `base` knows its check still holds.
+    async fn commit(&self, base: Option<u64>, changes: &[Change]) -> Result<u64, StoreError>;
 
     /// Audit entries of revisions after `after`, oldest first, at most `limit`.
     async fn audit(&self, after: u64, limit: u64) -> Result<Vec<AuditEntry>, StoreError>;

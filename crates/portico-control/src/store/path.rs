@@ -167,6 +167,30 @@ impl ResourcePath {
     }
 }
 
+/// A collection path (`apis`, `apis/echo/operations`): the kind it lists and the key of the
+/// resource it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionPath {
+    pub kind: Kind,
+    pub parent_key: Option<String>,
+}
+
+impl CollectionPath {
+    pub fn parse(path: &str) -> Option<Self> {
+        let trimmed = path.trim_matches('/');
+        // A collection is a resource path without its final id.
+        let probe = format!("{trimmed}/x");
+        let resource = ResourcePath::parse(&probe).ok()?;
+        let last_is_id = SHAPES
+            .iter()
+            .any(|(shape, kind)| *kind == resource.kind && shape.last() == Some(&"*"));
+        last_is_id.then(|| Self {
+            kind: resource.kind,
+            parent_key: resource.parent_key().map(str::to_owned),
+        })
+    }
+}
+
 impl fmt::Display for ResourcePath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.path)
@@ -205,6 +229,19 @@ mod tests {
                 .kind(),
             Kind::GatewayHostnameConfiguration
         );
+    }
+
+    #[test]
+    fn collections_name_their_kind_and_parent() {
+        let c = CollectionPath::parse("apis/Echo/operations").unwrap();
+        assert_eq!(c.kind, Kind::Operation);
+        assert_eq!(c.parent_key.as_deref(), Some("apis/echo"));
+        assert_eq!(CollectionPath::parse("/apis/").unwrap().kind, Kind::Api);
+        assert!(
+            CollectionPath::parse("policies").is_none(),
+            "the global policy is one resource"
+        );
+        assert!(CollectionPath::parse("apis/echo").is_none());
     }
 
     #[test]

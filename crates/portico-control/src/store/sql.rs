@@ -257,7 +257,7 @@ impl Store for SqlStore {
         Ok((revision.max(0) as u64, resources))
     }
 
-    async fn commit(&self, changes: &[Change]) -> Result<u64, StoreError> {
+    async fn commit(&self, base: Option<u64>, changes: &[Change]) -> Result<u64, StoreError> {
         if changes.is_empty() {
             return self.revision().await;
         }
@@ -268,6 +268,13 @@ impl Store for SqlStore {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get(0)?;
+        if let Some(base) = base {
+            let current = (revision - 1).max(0) as u64;
+            if current != base {
+                tx.rollback().await?;
+                return Err(StoreError::Stale { base, current });
+            }
+        }
         let at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
         let mut changed = false;
         for change in changes {
