@@ -4,8 +4,9 @@
 //! [`declarative`] mapping between stored resources and the declarative document a gateway
 //! snapshot is compiled from.
 //!
-//! The management API and the distributor that feeds gateways build on these and are not
-//! written yet (see the README).
+//! The management [`api`] serves the resources over APIM-shaped REST. The distributor that
+//! feeds gateways, `apply`/`export` and OpenAPI import are not written yet (see the README).
 
+pub mod api;
 pub mod declarative;
 pub mod store;

@@ -1,0 +1,39 @@
+//! The management REST API: APIM's resource model over HTTP (axum). Bodies are
+//! `{"properties": {…}}`, responses carry an `ETag`, writes honour `If-Match`, and errors have
+//! APIM's shape. Every route requires the admin token.
+
+mod auth;
+mod error;
+mod resources;
+mod secrets;
+
+pub use error::ApiError;
+
+use crate::store::Store;
+use axum::routing::get;
+use axum::Router;
+use std::sync::Arc;
+
+/// What the API's handlers share.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub store: Arc<dyn Store>,
+    /// The token `Authorization: Bearer` must carry.
+    pub admin_token: Arc<str>,
+}
+
+/// The management API's routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route(
+            "/{*path}",
+            get(resources::get)
+                .put(resources::put)
+                .delete(resources::delete),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,93 @@
+//! Secrets in resource properties: subscription keys are generated when a subscription is
+//! created without them and never returned by reads (APIM's `listSecrets` is the way to see
+//! them); secret named values are write-only.
+
+use crate::store::Kind;
+use serde_json::{Map, Value};
+
+/// Fills in subscription keys the request left out, keeping those of the existing version.
+pub fn complete(
+    kind: Kind,
+    properties: &mut Map<String, Value>,
+    existing: Option<&Map<String, Value>>,
+) {
+    if kind != Kind::Subscription {
+        return;
+    }
+    for field in ["primaryKey", "secondaryKey"] {
+        if properties.get(field).is_none_or(Value::is_null) {
+            let kept = existing
+                .and_then(|e| e.get(field))
+                .filter(|v| !v.is_null())
+                .cloned();
+            properties.insert(
+                field.into(),
+                kept.unwrap_or_else(|| Value::String(new_key())),
+            );
+        }
+    }
+}
+
+/// A new random subscription key: 64 hex characters from the operating system's CSPRNG.
+fn new_key() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Properties as reads may show them.
+pub fn redact(kind: Kind, properties: &Value) -> Value {
+    let mut shown = properties.clone();
+    if let Value::Object(map) = &mut shown {
+        match kind {
+            Kind::Subscription => {
+                map.remove("primaryKey");
+                map.remove("secondaryKey");
+            }
+            Kind::NamedValue if map.get("secret") == Some(&Value::Bool(true)) => {
+                map.remove("value");
+            }
+            _ => {}
+        }
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_are_generated_kept_and_never_shown() {
+        let mut props = json!({"scope": "/apis"}).as_object().unwrap().clone();
+        complete(Kind::Subscription, &mut props, None);
+        let primary = props["primaryKey"].as_str().unwrap().to_owned();
+        assert_eq!(primary.len(), 64);
+        assert_ne!(props["secondaryKey"], props["primaryKey"]);
+        let mut update = json!({"scope": "/apis", "displayName": "x"})
+            .as_object()
+            .unwrap()
+            .clone();
+        complete(Kind::Subscription, &mut update, Some(&props));
+        assert_eq!(
+            update["primaryKey"],
+            primary.as_str(),
+            "an update keeps the keys"
+        );
+        let shown = redact(Kind::Subscription, &Value::Object(update));
+        assert!(shown.get("primaryKey").is_none() && shown.get("secondaryKey").is_none());
+        let nv = redact(
+            Kind::NamedValue,
+            &json!({"value": "s3cret", "secret": true}),
+        );
+        assert!(nv.get("value").is_none());
+        let plain = redact(
+            Kind::NamedValue,
+            &json!({"value": "shown", "secret": false}),
+        );
+        assert_eq!(plain["value"], "shown");
+    }
+}
