@@ -143,7 +143,13 @@ async fn if_match_guards_updates_and_batches_are_atomic() {
             properties: json!({"v": 2}),
             precondition: Precondition::Matches("\"1\"".into()),
         };
-        assert_eq!(store.commit(Some(1), &[fresh.clone()]).await.unwrap(), 2);
+        assert_eq!(
+            store
+                .commit(Some(1), std::slice::from_ref(&fresh))
+                .await
+                .unwrap(),
+            2
+        );
         // A commit based on an older revision is refused: the caller's view is stale.
         let err = store
             .commit(Some(1), &[put("apis/c", json!({}))])

@@ -18,7 +18,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct BackendTls {
     provider: Arc<CryptoProvider>,
-    verifier: Arc<WebPkiServerVerifier>,
+    /// `None` when the system has no usable root certificates: chain checks then fail.
+    webpki: Option<Arc<WebPkiServerVerifier>>,
 }
 
 /// Which application protocols a connection offers by ALPN.
@@ -31,10 +32,10 @@ pub enum Alpn {
 }
 
 impl BackendTls {
-    /// Loads the system roots. Missing roots are not fatal (plain-HTTP backends still work),
-    /// but are logged because every verified TLS backend will then fail.
+    /// Loads the system roots. Missing roots are not fatal (plain-HTTP backends still work,
+    /// and so do backends with `validateCertificateChain: false`), but are logged because
+    /// every other TLS backend will then fail.
     pub fn load() -> Self {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = RootCertStore::empty();
         let native = rustls_native_certs::load_native_certs();
         for e in &native.errors {
@@ -42,50 +43,33 @@ impl BackendTls {
         }
         let (added, _ignored) = roots.add_parsable_certificates(native.certs);
         if added == 0 {
-            tracing::warn!("no system root certificates found: TLS backends will fail verification (install ca-certificates)");
+            tracing::warn!("no system root certificates found: TLS backends that verify their chain will fail (install ca-certificates)");
         }
-        Self::with_roots(roots, provider)
+        Self::with_roots(roots)
     }
 
-    fn with_roots(roots: RootCertStore, provider: Arc<CryptoProvider>) -> Self {
-        let verifier =
-            match WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .build()
-            {
-                Ok(v) => v,
-                Err(e) => {
-                    // Only an empty root store gets here: verification then fails every handshake.
-                    tracing::debug!(error = %e, "no usable root certificates");
-                    WebPkiServerVerifier::builder_with_provider(
-                        Arc::new(RootCertStore::empty()),
-                        provider.clone(),
-                    )
-                    .build()
-                    .unwrap_or_else(|_| unreachable_verifier(&provider))
-                }
-            };
-        Self { provider, verifier }
+    /// Backend TLS trusting exactly `roots`.
+    pub fn with_roots(roots: RootCertStore) -> Self {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        // rustls refuses to build a verifier over an empty store.
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .ok();
+        Self { provider, webpki }
     }
 
     /// A client configuration for one verification mode and ALPN offer.
     pub fn client_config(&self, verification: TlsVerification, alpn: Alpn) -> Arc<ClientConfig> {
-        let builder = ClientConfig::builder_with_provider(self.provider.clone())
+        let mut config = ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
-            .expect("the aws-lc-rs provider supports the default protocol versions");
-        let mut config = if verification == TlsVerification::FULL {
-            builder
-                .with_webpki_verifier(self.verifier.clone())
-                .with_no_client_auth()
-        } else {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(RelaxedVerifier {
-                    webpki: self.verifier.clone(),
-                    provider: self.provider.clone(),
-                    verification,
-                }))
-                .with_no_client_auth()
-        };
+            .expect("the aws-lc-rs provider supports the default protocol versions")
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(BackendVerifier {
+                webpki: self.webpki.clone(),
+                provider: self.provider.clone(),
+                verification,
+            }))
+            .with_no_client_auth();
         config.alpn_protocols = match alpn {
             Alpn::H2OrHttp1 => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
             Alpn::Http1 => vec![b"http/1.1".to_vec()],
@@ -94,22 +78,17 @@ impl BackendTls {
     }
 }
 
-/// Building a verifier over an empty store only fails if webpki changes its mind about empty
-/// stores; failing loudly at start-up is then right.
-fn unreachable_verifier(_: &Arc<CryptoProvider>) -> Arc<WebPkiServerVerifier> {
-    panic!("rustls refused to build a certificate verifier even with an empty root store")
-}
-
-/// Verifies what the backend's settings still ask for: the chain without the name, the name
-/// without the chain, or neither. Handshake signatures are always checked.
+/// Verifies what the backend's settings ask for: chain and name (webpki's full check), the
+/// chain without the name, the name without the chain, or neither. Handshake signatures are
+/// always checked.
 #[derive(Debug)]
-struct RelaxedVerifier {
-    webpki: Arc<WebPkiServerVerifier>,
+struct BackendVerifier {
+    webpki: Option<Arc<WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
     verification: TlsVerification,
 }
 
-impl ServerCertVerifier for RelaxedVerifier {
+impl ServerCertVerifier for BackendVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -120,7 +99,12 @@ impl ServerCertVerifier for RelaxedVerifier {
     ) -> Result<ServerCertVerified, rustls::Error> {
         let TlsVerification { chain, name } = self.verification;
         if chain {
-            return match self.webpki.verify_server_cert(
+            let Some(webpki) = &self.webpki else {
+                return Err(rustls::Error::InvalidCertificate(
+                    CertificateError::UnknownIssuer,
+                ));
+            };
+            return match webpki.verify_server_cert(
                 end_entity,
                 intermediates,
                 server_name,
@@ -173,5 +157,22 @@ impl ServerCertVerifier for RelaxedVerifier {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_roots_is_not_fatal() {
+        let tls = BackendTls::with_roots(RootCertStore::empty());
+        assert!(tls.webpki.is_none());
+        // Every mode still yields a configuration; chain checks will simply fail.
+        for chain in [true, false] {
+            for name in [true, false] {
+                tls.client_config(TlsVerification { chain, name }, Alpn::H2OrHttp1);
+            }
+        }
     }
 }
