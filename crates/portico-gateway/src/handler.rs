@@ -168,24 +168,30 @@ fn forwarded_https(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
 }
 
-/// Whether a path has a `.` or `..` segment, written plainly or percent-encoded. Such paths
-/// could climb out of an API's base path at a backend that normalises them, so they are
-/// refused rather than forwarded.
+/// Whether a path could climb out of an API's base path at a backend that normalises it: a
+/// `.` or `..` segment, written plainly or percent-encoded, including segments ended by an
+/// encoded slash or backslash (`..%2f`) or by a `;` parameter (`..;`). Such paths are refused
+/// rather than forwarded.
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(|segment| {
-        let mut rest = segment;
-        let mut dots = 0;
-        while !rest.is_empty() {
-            if let Some(r) = rest.strip_prefix('.') {
-                rest = r;
-            } else if rest.get(..3).is_some_and(|h| h.eq_ignore_ascii_case("%2e")) {
-                rest = &rest[3..];
-            } else {
-                return false;
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = bytes.get(i..i + 3).filter(|e| e[0] == b'%');
+        match escape.map(|e| e[1..].to_ascii_lowercase()) {
+            Some(hex) if hex == b"2e" => decoded.push(b'.'),
+            Some(hex) if hex == b"2f" || hex == b"5c" => decoded.push(b'/'),
+            _ => {
+                decoded.push(if bytes[i] == b'\\' { b'/' } else { bytes[i] });
+                i += 1;
+                continue;
             }
-            dots += 1;
         }
-        dots == 1 || dots == 2
+        i += 3;
+    }
+    decoded.split(|b| *b == b'/').any(|segment| {
+        let name = segment.split(|b| *b == b';').next().unwrap_or(&[]);
+        name == b"." || name == b".."
     })
 }
 

@@ -442,6 +442,13 @@ async fn an_abandoned_response_does_not_poison_the_pool() {
         assert_eq!(a.status, 200);
         assert_eq!(a.body.len(), 70000);
     }
+    let log = gw.access_log_lines().await;
+    let abandoned = log
+        .iter()
+        .find(|l| l["path"] == "/api/bytes/50000000")
+        .unwrap();
+    assert_eq!(abandoned["status"], 200);
+    assert_eq!(abandoned["error"], "response_incomplete", "{abandoned}");
 }
 
 #[tokio::test]

@@ -18,15 +18,22 @@ pub fn run(args: GatewayArgs) -> anyhow::Result<()> {
         anyhow::ensure!(n > 0, "--workers must be at least 1");
         runtime.worker_threads(n);
     }
-    runtime
+    let runtime = runtime
         .enable_all()
         .thread_name("portico-worker")
         .build()
-        .context("starting the async runtime")?
-        .block_on(serve(args))
+        .context("starting the async runtime")?;
+    let gateway = runtime.block_on(serve(args))?;
+    // Dropping the runtime ends connections still open past the drain deadline; their
+    // access-log lines (status 499) are queued then, so flush only afterwards.
+    drop(runtime);
+    gateway.flush_access_log(Duration::from_secs(5));
+    tracing::info!("stopped");
+    Ok(())
 }
 
-async fn serve(args: GatewayArgs) -> anyhow::Result<()> {
+/// Serves until SIGTERM or SIGINT and the drain; returns the gateway for the final flush.
+async fn serve(args: GatewayArgs) -> anyhow::Result<Gateway> {
     // Installed first, so a signal during start-up is an orderly stop too.
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
@@ -80,7 +87,5 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<()> {
     }
     let _ = stop.send(true);
     served.await.context("the listener task failed")?;
-    gateway.flush_access_log(Duration::from_secs(5));
-    tracing::info!("stopped");
-    Ok(())
+    Ok(gateway)
 }

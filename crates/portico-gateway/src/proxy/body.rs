@@ -154,8 +154,13 @@ impl Drop for ResponseBody {
                 lease.release();
             }
         }
+        let complete = self.ended || self.is_end_stream();
         if let Some(mut exchange) = self.exchange.take() {
             exchange.bytes_out = self.bytes;
+            if !complete && exchange.error.is_none() {
+                // The client (or the backend) went away mid-body.
+                exchange.error = Some("response_incomplete");
+            }
         }
     }
 }

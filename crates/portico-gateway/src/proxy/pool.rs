@@ -125,6 +125,13 @@ struct Idle {
     since: Instant,
 }
 
+/// What trying the pool came to.
+enum Pooled {
+    Done(Result<(Response<Incoming>, Option<Lease>), SendError>),
+    /// No pooled connection could take the request.
+    Unsent(Request<RequestBody>),
+}
+
 enum Reusable {
     Http1(http1::SendRequest<RequestBody>),
     Http2(http2::SendRequest<RequestBody>),
@@ -187,18 +194,47 @@ impl Endpoint {
                 Connected::Http2(_) => unreachable!("only HTTP/1.1 was offered"),
             };
         }
+        // Connections not ready at a glance (their task has not run since the last body
+        // ended) go back to the pool afterwards rather than being closed.
+        let mut not_ready = Vec::new();
+        let outcome = self.send_pooled(req, &path, &mut not_ready).await;
+        if !not_ready.is_empty() {
+            let now = Instant::now();
+            let mut idle = lock(&self.idle);
+            idle.extend(
+                not_ready
+                    .into_iter()
+                    .map(|sender| Idle { sender, since: now }),
+            );
+        }
+        match outcome {
+            Pooled::Done(result) => result,
+            Pooled::Unsent(req) => self.send_new(req, path).await,
+        }
+    }
+
+    /// Tries the pooled connections in turn.
+    async fn send_pooled(
+        self: &Arc<Self>,
+        mut req: Request<RequestBody>,
+        path: &PathAndQuery,
+        not_ready: &mut Vec<http1::SendRequest<RequestBody>>,
+    ) -> Pooled {
         while let Some(conn) = self.checkout() {
             let outcome = match conn {
                 Reusable::Http2(mut sender) => {
-                    *req.uri_mut() = self.absolute(&path);
+                    *req.uri_mut() = self.absolute(path);
                     sender.try_send_request(req).await.map(|r| (r, None))
                 }
                 Reusable::Http1(mut sender) => {
-                    // One look, no waiting: a connection still busy (its request body still
-                    // uploading after an early answer) is closed rather than waited for.
-                    let ready = std::future::poll_fn(|cx| Poll::Ready(sender.poll_ready(cx))).await;
-                    if !matches!(ready, Poll::Ready(Ok(()))) {
-                        continue;
+                    // One look, no waiting.
+                    match std::future::poll_fn(|cx| Poll::Ready(sender.poll_ready(cx))).await {
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Pending => {
+                            not_ready.push(sender);
+                            continue;
+                        }
+                        Poll::Ready(Err(_)) => continue, // closed while idle
                     }
                     *req.uri_mut() = Uri::from(path.clone());
                     match sender.try_send_request(req).await {
@@ -208,13 +244,22 @@ impl Endpoint {
                 }
             };
             match outcome {
-                Ok(done) => return Ok(done),
+                Ok(done) => return Pooled::Done(Ok(done)),
                 Err(mut e) => match e.take_message() {
                     Some(unsent) => req = unsent, // stale connection: try the next one
-                    None => return Err(SendError::Request(e.into_error())),
+                    None => return Pooled::Done(Err(SendError::Request(e.into_error()))),
                 },
             }
         }
+        Pooled::Unsent(req)
+    }
+
+    /// Sends on a new connection.
+    async fn send_new(
+        self: &Arc<Self>,
+        mut req: Request<RequestBody>,
+        path: PathAndQuery,
+    ) -> Result<(Response<Incoming>, Option<Lease>), SendError> {
         // Boxed: connecting (TCP, TLS, HTTP/2 handshake) is rare but its state is large, and
         // inline it would make every request's future that large too.
         match Box::pin(self.target.connect(Alpn::H2OrHttp1)).await? {

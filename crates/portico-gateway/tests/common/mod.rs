@@ -165,8 +165,10 @@ impl TestGateway {
 
     /// The access log lines written so far.
     pub async fn access_log_lines(&self) -> Vec<serde_json::Value> {
-        // The writer thread is asynchronous; give it a moment.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Let the gateway's tasks finish what they are doing, then wait until the writer
+        // thread has written everything queued.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.gateway.flush_access_log(Duration::from_secs(5));
         let buf = self.access_log.lock().unwrap().clone();
         String::from_utf8(buf)
             .unwrap()
