@@ -191,6 +191,10 @@ async fn deletes_take_children_and_nothing_else() {
                     put("apis/echo/policies/policy", json!({"value": "<policies/>"})),
                     put("apis/echo2", json!({})),
                     put("apis/echoxoperations", json!({})),
+                    put("apis/a_b", json!({})),
+                    put("apis/a_b/operations/o", json!({})),
+                    put("apis/axb", json!({})),
+                    put("apis/axb/operations/o", json!({})),
                 ],
             )
             .await
@@ -198,26 +202,41 @@ async fn deletes_take_children_and_nothing_else() {
         let rev = store
             .commit(
                 None,
-                &[Change::Delete {
-                    path: path("apis/echo"),
-                    precondition: Precondition::None,
-                }],
+                &[
+                    Change::Delete {
+                        path: path("apis/echo"),
+                        precondition: Precondition::None,
+                    },
+                    // '_' is a LIKE wildcard: apis/axb must survive deleting apis/a_b.
+                    Change::Delete {
+                        path: path("apis/a_b"),
+                        precondition: Precondition::None,
+                    },
+                ],
             )
             .await
             .unwrap();
         let (at, all) = store.all().await.unwrap();
         assert_eq!(at, rev);
         let left: Vec<&str> = all.iter().map(|s| s.path.as_str()).collect();
-        assert_eq!(left, ["apis/echo2", "apis/echoxoperations"]);
+        assert_eq!(
+            left,
+            [
+                "apis/axb",
+                "apis/axb/operations/o",
+                "apis/echo2",
+                "apis/echoxoperations"
+            ]
+        );
         let deletes: Vec<String> = store
-            .audit(rev - 1, 100)
+            .audit(0, 1000)
             .await
             .unwrap()
             .into_iter()
-            .filter(|e| e.action == "delete")
+            .filter(|e| e.revision == rev && e.action == "delete")
             .map(|e| e.path)
             .collect();
-        assert_eq!(deletes.len(), 3, "{deletes:?}");
+        assert_eq!(deletes.len(), 5, "{deletes:?}");
         let err = store
             .commit(
                 None,

@@ -12,7 +12,7 @@ mod path;
 mod sql;
 
 pub use path::{CollectionPath, InvalidPath, Kind, ResourcePath};
-pub use sql::SqlStore;
+pub use sql::{Backend, SqlStore};
 
 use async_trait::async_trait;
 
@@ -66,6 +66,8 @@ pub enum Change {
 /// One audit record: which resource a revision changed, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
+    /// Increasing position in the trail; page with it.
+    pub id: u64,
     pub revision: u64,
     pub path: String,
     /// `put` or `delete`.
@@ -127,6 +129,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// validated the whole configuration as of `base` knows its check still holds.
     async fn commit(&self, base: Option<u64>, changes: &[Change]) -> Result<u64, StoreError>;
 
-    /// Audit entries of revisions after `after`, oldest first, at most `limit`.
+    /// Audit entries after the entry with id `after` (0 for the start), oldest first, at most
+    /// `limit`.
     async fn audit(&self, after: u64, limit: u64) -> Result<Vec<AuditEntry>, StoreError>;
 }

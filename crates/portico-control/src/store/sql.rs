@@ -14,7 +14,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::time::SystemTime;
 
-/// Which database is behind the pool.
+/// Which database is behind a [`SqlStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -36,19 +36,20 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(
     CREATE TABLE revision (id INTEGER PRIMARY KEY CHECK (id = 1), value BIGINT NOT NULL);
     INSERT INTO revision (id, value) VALUES (1, 0);
     CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         revision BIGINT NOT NULL,
         key TEXT NOT NULL,
         path TEXT NOT NULL,
         action TEXT NOT NULL,
         at TEXT NOT NULL
-    );
-    CREATE INDEX audit_by_revision ON audit (revision);",
+    );",
 )];
 
+/// Keys compare byte-wise (`COLLATE "C"`) so ordering and prefix `LIKE` match SQLite's.
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(
     1,
     "CREATE TABLE resources (
-        key TEXT PRIMARY KEY,
+        key TEXT COLLATE \"C\" PRIMARY KEY,
         path TEXT NOT NULL,
         kind TEXT NOT NULL,
         parent TEXT,
@@ -59,13 +60,13 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(
     CREATE TABLE revision (id INTEGER PRIMARY KEY CHECK (id = 1), value BIGINT NOT NULL);
     INSERT INTO revision (id, value) VALUES (1, 0);
     CREATE TABLE audit (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         revision BIGINT NOT NULL,
         key TEXT NOT NULL,
         path TEXT NOT NULL,
         action TEXT NOT NULL,
         at TEXT NOT NULL
-    );
-    CREATE INDEX audit_by_revision ON audit (revision);",
+    );",
 )];
 
 /// A store on a SQL database.
@@ -118,6 +119,15 @@ impl SqlStore {
         self.pool.close().await;
     }
 
+    /// A transaction that will write: SQLite takes its write lock at `BEGIN IMMEDIATE`, so a
+    /// read-then-write transaction never fails to upgrade its lock.
+    async fn write_transaction(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         let migrations = match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS,
@@ -127,7 +137,13 @@ impl SqlStore {
             .execute(&self.pool)
             .await?;
         for (version, sql) in migrations {
-            let mut tx = self.pool.begin().await?;
+            // Replicas starting together must not both apply a migration.
+            let mut tx = self.write_transaction().await?;
+            if self.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock(7411985)")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let applied = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(*version)
                 .fetch_optional(&mut *tx)
@@ -163,6 +179,11 @@ fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Database integers are signed; revisions and ids never go below zero.
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
 /// `LIKE` pattern matching everything under `key`.
 fn descendants_pattern(key: &str) -> String {
     // Keys cannot hold '%' or '\' (see `ResourcePath`), but may hold '_'.
@@ -178,7 +199,11 @@ fn check(
         (Precondition::None, _) => Ok(()),
         (Precondition::Absent, None) => Ok(()),
         (Precondition::Absent, Some(_)) => Err(StoreError::AlreadyExists(path.to_string())),
-        (Precondition::Matches(_), None) => Err(StoreError::NotFound(path.to_string())),
+        // RFC 9110: If-Match on a missing resource fails the precondition.
+        (Precondition::Matches(_), None) => Err(StoreError::PreconditionFailed {
+            path: path.to_string(),
+            current: "none".into(),
+        }),
         (Precondition::Matches(want), Some(rev)) => {
             let current = super::etag(rev);
             // `*` matches any existing version.
@@ -201,7 +226,7 @@ impl Store for SqlStore {
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?;
-        Ok(value.max(0) as u64)
+        Ok(to_u64(value))
     }
 
     async fn get(&self, path: &ResourcePath) -> Result<Option<Stored>, StoreError> {
@@ -254,22 +279,22 @@ impl Store for SqlStore {
             .await?;
         tx.commit().await?;
         let resources = rows.iter().map(stored).collect::<Result<_, _>>()?;
-        Ok((revision.max(0) as u64, resources))
+        Ok((to_u64(revision), resources))
     }
 
     async fn commit(&self, base: Option<u64>, changes: &[Change]) -> Result<u64, StoreError> {
         if changes.is_empty() {
             return self.revision().await;
         }
-        let mut tx = self.pool.begin().await?;
-        // First statement: takes the write lock (SQLite) or the row lock (PostgreSQL).
+        let mut tx = self.write_transaction().await?;
+        // Serialises writers (PostgreSQL's row lock; SQLite already holds its write lock).
         let revision: i64 =
             sqlx::query("UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value")
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get(0)?;
         if let Some(base) = base {
-            let current = (revision - 1).max(0) as u64;
+            let current = to_u64(revision - 1);
             if current != base {
                 tx.rollback().await?;
                 return Err(StoreError::Stale { base, current });
@@ -293,7 +318,7 @@ impl Store for SqlStore {
                         .as_ref()
                         .map(|r| r.try_get::<i64, _>(0))
                         .transpose()?
-                        .map(|r| r.max(0) as u64);
+                        .map(to_u64);
                     check(precondition, path, current_revision)?;
                     if let Some(row) = &current {
                         let text: String = row.try_get(1)?;
@@ -309,7 +334,7 @@ impl Store for SqlStore {
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     sqlx::query(
                         "INSERT INTO resources (key, path, kind, parent, properties, revision) VALUES ($1, $2, $3, $4, $5, $6)
-                         ON CONFLICT (key) DO UPDATE SET properties = excluded.properties, revision = excluded.revision",
+                         ON CONFLICT (key) DO UPDATE SET path = excluded.path, properties = excluded.properties, revision = excluded.revision",
                     )
                     .bind(path.key())
                     .bind(path.as_str())
@@ -333,7 +358,7 @@ impl Store for SqlStore {
                     let Some(current) = current else {
                         return Err(StoreError::NotFound(path.to_string()));
                     };
-                    check(precondition, path, Some(current.max(0) as u64))?;
+                    check(precondition, path, Some(to_u64(current)))?;
                     let doomed = sqlx::query(
                         "SELECT key, path FROM resources WHERE key = $1 OR key LIKE $2 ESCAPE '\\'",
                     )
@@ -356,25 +381,28 @@ impl Store for SqlStore {
         if !changed {
             // Every change was a no-op: keep the revision where it was.
             tx.rollback().await?;
-            return Ok((revision - 1).max(0) as u64);
+            return Ok(to_u64(revision - 1));
         }
         tx.commit().await?;
-        Ok(revision.max(0) as u64)
+        Ok(to_u64(revision))
     }
 
     async fn audit(&self, after: u64, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query("SELECT revision, path, action, at FROM audit WHERE revision > $1 ORDER BY revision, key LIMIT $2")
-            .bind(to_i64(after))
-            .bind(to_i64(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, revision, path, action, at FROM audit WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(to_i64(after))
+        .bind(to_i64(limit))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
-                    revision: r.try_get::<i64, _>(0)?.max(0) as u64,
-                    path: r.try_get(1)?,
-                    action: r.try_get(2)?,
-                    at: r.try_get(3)?,
+                    id: to_u64(r.try_get(0)?),
+                    revision: to_u64(r.try_get(1)?),
+                    path: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    at: r.try_get(4)?,
                 })
             })
             .collect()
