@@ -32,9 +32,21 @@ pub struct Cli {
 pub enum Command {
     /// Run a gateway that serves a declarative document, reloading it when it changes.
     Gateway(GatewayArgs),
+    /// Run the control plane's management API on SQLite (`sqlite://PATH`) or PostgreSQL.
+    ControlPlane(ControlPlaneArgs),
     /// Run the echo backend used by the quick start: answers with a JSON description of each
     /// request, or streams a request body back.
     Echo(EchoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ControlPlaneArgs {
+    /// `sqlite://PATH` (created if missing) or `postgres://USER:PASSWORD@HOST/DB`.
+    #[arg(long, env = "PORTICO_DATABASE")]
+    pub database: String,
+    /// Address of the management API.
+    #[arg(long, env = "PORTICO_ADMIN_LISTEN", default_value = "127.0.0.1:9000")]
+    pub admin_listen: SocketAddr,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! and hands over to the library crates; no gateway or control-plane logic lives here.
 
 mod cli;
+mod control_cmd;
 mod gateway_cmd;
 mod logging;
 
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     logging::init(cli.log_format);
     let result = match cli.command {
         cli::Command::Gateway(args) => gateway_cmd::run(args),
+        cli::Command::ControlPlane(args) => control_cmd::run(args),
         cli::Command::Echo(args) => echo_cmd(args),
     };
     match result {

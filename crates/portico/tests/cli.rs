@@ -37,21 +37,19 @@ fn wait_for_port(addr: SocketAddr) {
 
 /// A minimal HTTP/1.1 GET returning the status code and body.
 fn http_get(addr: SocketAddr, path: &str, headers: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    http(addr, "GET", path, headers, "")
+}
+
+/// Waits (up to 10 s) for a process to exit and returns how it did.
+fn wait_exit(p: &mut Process) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(code) = p.0.try_wait().unwrap() {
+            return code;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn start_echo() -> (Process, SocketAddr) {
@@ -188,16 +186,74 @@ fn sigterm_drains_requests_in_flight_and_exits_zero() {
     reader.read_to_string(&mut rest).unwrap();
     assert!(rest.ends_with("helloworld"), "{rest}");
 
-    let started = Instant::now();
-    let code = loop {
-        if let Some(code) = gw.0.try_wait().unwrap() {
-            break code;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "did not exit after draining"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let code = wait_exit(&mut gw);
     assert!(code.success(), "exit status {code}");
+}
+
+/// A minimal HTTP/1.1 request returning the status code and body.
+fn http(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn the_control_plane_generates_its_token_and_serves_the_api() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let db = format!("sqlite://{}/data/portico.db", dir.path().display());
+    let child = Command::new(BIN)
+        .args([
+            "control-plane",
+            "--database",
+            &db,
+            "--admin-listen",
+            &addr.to_string(),
+        ])
+        .env_remove("PORTICO_ADMIN_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut cp = Process(child);
+    wait_for_port(addr);
+    let token_file = dir.path().join("data/admin-token");
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    let api = r#"{"properties": {"path": "echo", "serviceUrl": "http://127.0.0.1:8081"}}"#;
+    let (status, body) = http(addr, "PUT", "/apis/echo", &auth, api);
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = http(addr, "GET", "/apis/echo", &auth, "");
+    assert_eq!(status, 200);
+    let (status, body) = http(addr, "GET", "/apis/echo", "", "");
+    assert_eq!(status, 401, "{body}");
+
+    assert!(Command::new("kill")
+        .args(["-TERM", &cp.0.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert!(wait_exit(&mut cp).success());
 }

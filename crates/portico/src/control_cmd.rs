@@ -1,0 +1,98 @@
+//! `portico control-plane --database URL`: the management API on a SQLite file or a
+//! PostgreSQL database. The admin token comes from `PORTICO_ADMIN_TOKEN`; without it, a
+//! SQLite control plane generates one on first start and keeps it beside the database file
+//! (mode 0600), and a PostgreSQL one refuses to start.
+
+use crate::cli::ControlPlaneArgs;
+use anyhow::Context;
+use portico_control::api::{router, ApiState};
+use portico_control::store::SqlStore;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::signal::unix::{signal, SignalKind};
+
+pub fn run(args: ControlPlaneArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("portico-control")
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve(args))
+}
+
+async fn serve(args: ControlPlaneArgs) -> anyhow::Result<()> {
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let token = admin_token(&args.database)?;
+    let store = SqlStore::open(&args.database)
+        .await
+        .context("opening the database (--database / PORTICO_DATABASE)")?;
+    let listener = tokio::net::TcpListener::bind(args.admin_listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (--admin-listen / PORTICO_ADMIN_LISTEN)",
+                args.admin_listen
+            )
+        })?;
+    tracing::info!(admin = %listener.local_addr()?, backend = ?store.backend(), "portico control plane started");
+    let app = router(ApiState {
+        store: Arc::new(store),
+        admin_token: token.into(),
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
+                _ = int.recv() => tracing::info!("SIGINT received; shutting down"),
+            }
+        })
+        .await
+        .context("serving the management API")?;
+    Ok(())
+}
+
+/// `PORTICO_ADMIN_TOKEN`, or (for SQLite) the token kept beside the database file.
+fn admin_token(database: &str) -> anyhow::Result<String> {
+    if let Ok(token) = std::env::var("PORTICO_ADMIN_TOKEN") {
+        anyhow::ensure!(
+            token.len() >= 16,
+            "PORTICO_ADMIN_TOKEN must be at least 16 characters"
+        );
+        return Ok(token);
+    }
+    let Some(db_path) = database.strip_prefix("sqlite://") else {
+        anyhow::bail!(
+            "set PORTICO_ADMIN_TOKEN: a PostgreSQL control plane does not generate its own token"
+        );
+    };
+    let db_path = db_path.split('?').next().unwrap_or(db_path);
+    let dir = Path::new(db_path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join("admin-token");
+    if let Ok(existing) = std::fs::read_to_string(&file) {
+        return Ok(existing.trim().to_owned());
+    }
+    let token = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&file)
+        .with_context(|| format!("writing {}", file.display()))?;
+    writeln!(f, "{token}")?;
+    eprintln!(
+        "portico: generated an admin token in {} (send it as `Authorization: Bearer …`)",
+        file.display()
+    );
+    Ok(token)
+}
