@@ -4,9 +4,13 @@
 //! [`declarative`] mapping between stored resources and the declarative document a gateway
 //! snapshot is compiled from.
 //!
-//! The management [`api`] serves the resources over APIM-shaped REST. The distributor that
-//! feeds gateways, `apply`/`export` and OpenAPI import are not written yet (see the README).
+//! The management [`api`] serves the resources over APIM-shaped REST and announces every
+//! commit; [`snapshot::compile`] turns the store into what a gateway runs; [`seed`] is the
+//! first-start configuration of `portico up`. The distributor that feeds remote gateways,
+//! `apply`/`export` and OpenAPI import are not written yet (see the README).
 
 pub mod api;
 pub mod declarative;
+pub mod seed;
+pub mod snapshot;
 pub mod store;

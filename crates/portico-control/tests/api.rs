@@ -28,10 +28,7 @@ impl Api {
         let store = SqlStore::open(&format!("sqlite://{}/portico.db", dir.path().display()))
             .await
             .unwrap();
-        let router = router(ApiState {
-            store: Arc::new(store),
-            admin_token: TOKEN.into(),
-        });
+        let router = router(ApiState::new(Arc::new(store), TOKEN));
         Self { router, _dir: dir }
     }
 
@@ -323,4 +320,23 @@ async fn every_route_needs_the_admin_token() {
             .unwrap();
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{token:?}");
     }
+}
+
+#[tokio::test]
+async fn every_commit_is_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::open(&format!("sqlite://{}/portico.db", dir.path().display()))
+        .await
+        .unwrap();
+    let state = ApiState::new(Arc::new(store), TOKEN);
+    let mut commits = state.commits.subscribe();
+    let api = Api {
+        router: router(state),
+        _dir: dir,
+    };
+    api.put("/apis/echo", echo_api()).await;
+    assert_eq!(*commits.borrow_and_update(), 1);
+    api.call("DELETE", "/apis/echo", None, &[]).await;
+    assert!(commits.has_changed().unwrap());
+    assert_eq!(*commits.borrow_and_update(), 2);
 }

@@ -30,6 +30,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run everything in one process: the control plane on SQLite in --data-dir and a gateway
+    /// serving it, seeded on first start with an Echo API and a subscription key to try.
+    Up(UpArgs),
     /// Run a gateway that serves a declarative document, reloading it when it changes.
     Gateway(GatewayArgs),
     /// Run the control plane's management API on SQLite (`sqlite://PATH`) or PostgreSQL.
@@ -67,6 +70,28 @@ pub struct GatewayArgs {
     /// Declarative document (YAML or JSON) to serve; watched and hot-reloaded.
     #[arg(long, env = "PORTICO_CONFIG")]
     pub config: PathBuf,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Where the SQLite database and the generated admin token live.
+    #[arg(long, env = "PORTICO_DATA_DIR", default_value = "portico-data")]
+    pub data_dir: PathBuf,
+    /// Address of the management API.
+    #[arg(long, env = "PORTICO_ADMIN_LISTEN", default_value = "127.0.0.1:9000")]
+    pub admin_listen: SocketAddr,
+    /// Address of the built-in echo backend the seeded Echo API forwards to.
+    #[arg(long, env = "PORTICO_ECHO_LISTEN", default_value = "127.0.0.1:9092")]
+    pub echo_listen: SocketAddr,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// How the gateway serves clients: listeners, workers, limits, timeouts, logging.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
     /// Address of the client-facing HTTP listener.
     #[arg(long, env = "PORTICO_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,

@@ -4,6 +4,7 @@
 //! (mode 0600), and a PostgreSQL one refuses to start.
 
 use crate::cli::ControlPlaneArgs;
+use crate::gateway_cmd::Signals;
 use anyhow::Context;
 use portico_control::api::{router, ApiState};
 use portico_control::store::SqlStore;
@@ -11,7 +12,6 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
-use tokio::signal::unix::{signal, SignalKind};
 
 pub fn run(args: ControlPlaneArgs) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
@@ -23,8 +23,7 @@ pub fn run(args: ControlPlaneArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ControlPlaneArgs) -> anyhow::Result<()> {
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut signals = Signals::install()?;
     let token = admin_token(&args.database)?;
     let store = SqlStore::open(&args.database)
         .await
@@ -38,24 +37,16 @@ async fn serve(args: ControlPlaneArgs) -> anyhow::Result<()> {
             )
         })?;
     tracing::info!(admin = %listener.local_addr()?, backend = ?store.backend(), "portico control plane started");
-    let app = router(ApiState {
-        store: Arc::new(store),
-        admin_token: token.into(),
-    });
+    let app = router(ApiState::new(Arc::new(store), &token));
     axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
-                _ = int.recv() => tracing::info!("SIGINT received; shutting down"),
-            }
-        })
+        .with_graceful_shutdown(async move { signals.wait().await })
         .await
         .context("serving the management API")?;
     Ok(())
 }
 
 /// `PORTICO_ADMIN_TOKEN`, or (for SQLite) the token kept beside the database file.
-fn admin_token(database: &str) -> anyhow::Result<String> {
+pub fn admin_token(database: &str) -> anyhow::Result<String> {
     if let Ok(token) = std::env::var("PORTICO_ADMIN_TOKEN") {
         anyhow::ensure!(
             token.len() >= 16,

@@ -1,20 +1,35 @@
 //! `portico gateway --config FILE`: a standalone gateway fed by a watched file. Refuses to
 //! start on an invalid file (listing every error), then keeps serving the last good file.
+//!
+//! The pieces every gateway-running command shares (runtime, listeners, signals, the final
+//! access-log flush) live here too, so `portico up` uses the same ones.
 
-use crate::cli::{GatewayArgs, Switch};
+use crate::cli::{GatewayArgs, ServeArgs, Switch};
 use anyhow::Context;
 use portico_gateway::config_file::FileSource;
 use portico_gateway::net::TrustedProxies;
 use portico_gateway::{
-    serve_http, serve_ops, Gateway, GatewayOptions, ListenerLimits, MIN_HEADER_BYTES,
+    serve_http, serve_ops, Gateway, GatewayOptions, ListenerLimits, ShutdownSignal,
+    MIN_HEADER_BYTES,
 };
+use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::task::JoinHandle;
 
 pub fn run(args: GatewayArgs) -> anyhow::Result<()> {
+    run_gateway(args.serve.workers, serve(args))
+}
+
+/// Runs `serve` on a runtime with `workers` threads, then flushes the gateway's access log
+/// once the runtime (and every connection cut at the drain deadline) is gone.
+pub fn run_gateway(
+    workers: Option<usize>,
+    serve: impl Future<Output = anyhow::Result<Gateway>>,
+) -> anyhow::Result<()> {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.workers {
+    if let Some(n) = workers {
         anyhow::ensure!(n > 0, "--workers must be at least 1");
         runtime.worker_threads(n);
     }
@@ -23,7 +38,7 @@ pub fn run(args: GatewayArgs) -> anyhow::Result<()> {
         .thread_name("portico-worker")
         .build()
         .context("starting the async runtime")?;
-    let gateway = runtime.block_on(serve(args))?;
+    let gateway = runtime.block_on(serve)?;
     // Dropping the runtime ends connections still open past the drain deadline; their
     // access-log lines (status 499) are queued then, so flush only afterwards.
     drop(runtime);
@@ -32,24 +47,41 @@ pub fn run(args: GatewayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves until SIGTERM or SIGINT and the drain; returns the gateway for the final flush.
 async fn serve(args: GatewayArgs) -> anyhow::Result<Gateway> {
-    // Installed first, so a signal during start-up is an orderly stop too.
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut signals = Signals::install()?;
+    let gateway = new_gateway(&args.serve)?;
+    let source = FileSource::start(&args.config, gateway.clone())?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let served = start_listeners(&args.serve, &gateway, shutdown.clone()).await?;
+    tracing::info!(config = %args.config.display(), revision = gateway.revision().unwrap_or(0), "serving the configuration file");
+    tokio::spawn(source.run(shutdown));
+    signals.wait().await;
+    let _ = stop.send(true);
+    served.await.context("the listener task failed")?;
+    Ok(gateway)
+}
+
+/// A gateway with the command line's settings.
+pub fn new_gateway(args: &ServeArgs) -> anyhow::Result<Gateway> {
     anyhow::ensure!(
         args.max_header_bytes >= MIN_HEADER_BYTES,
         "--max-header-bytes must be at least {MIN_HEADER_BYTES}"
     );
-
-    let gateway = Gateway::new(GatewayOptions {
+    Ok(Gateway::new(GatewayOptions {
         backend_timeout: args.backend_timeout,
         backend_connect_timeout: args.backend_connect_timeout,
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
         access_log: args.access_log == Switch::On,
-    });
-    let source = FileSource::start(&args.config, gateway.clone())?;
+    }))
+}
 
+/// Binds the client and ops listeners and serves them; the returned task ends once the
+/// client listener has drained after `shutdown`.
+pub async fn start_listeners(
+    args: &ServeArgs,
+    gateway: &Gateway,
+    shutdown: ShutdownSignal,
+) -> anyhow::Result<JoinHandle<()>> {
     let http = TcpListener::bind(args.listen).await.with_context(|| {
         format!(
             "cannot listen on {} (--listen / PORTICO_LISTEN)",
@@ -62,30 +94,41 @@ async fn serve(args: GatewayArgs) -> anyhow::Result<Gateway> {
             args.ops_listen
         )
     })?;
-    tracing::info!(
-        listen = %http.local_addr()?,
-        ops = %ops.local_addr()?,
-        config = %args.config.display(),
-        revision = gateway.revision().unwrap_or(0),
-        "portico gateway started"
-    );
-
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    tracing::info!(listen = %http.local_addr()?, ops = %ops.local_addr()?, "portico gateway started");
     let limits = ListenerLimits {
         max_connections: args.max_connections,
         max_header_bytes: args.max_header_bytes,
         header_timeout: args.header_timeout,
         shutdown_timeout: args.shutdown_timeout,
     };
-    let served = tokio::spawn(serve_http(http, gateway.clone(), limits, shutdown.clone()));
     tokio::spawn(serve_ops(ops, gateway.clone()));
-    tokio::spawn(source.run(shutdown));
+    Ok(tokio::spawn(serve_http(
+        http,
+        gateway.clone(),
+        limits,
+        shutdown,
+    )))
+}
 
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT received; shutting down"),
+/// SIGTERM and SIGINT, installed before anything else starts so a signal during start-up is
+/// an orderly stop too.
+pub struct Signals {
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    pub fn install() -> anyhow::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
     }
-    let _ = stop.send(true);
-    served.await.context("the listener task failed")?;
-    Ok(gateway)
+
+    pub async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => tracing::info!("SIGTERM received; shutting down"),
+            _ = self.int.recv() => tracing::info!("SIGINT received; shutting down"),
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod cli;
 mod control_cmd;
 mod gateway_cmd;
 mod logging;
+mod up_cmd;
 
 use clap::Parser;
 
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     logging::init(cli.log_format);
     let result = match cli.command {
+        cli::Command::Up(args) => up_cmd::run(args),
         cli::Command::Gateway(args) => gateway_cmd::run(args),
         cli::Command::ControlPlane(args) => control_cmd::run(args),
         cli::Command::Echo(args) => echo_cmd(args),

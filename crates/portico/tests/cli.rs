@@ -53,7 +53,7 @@ fn wait_exit(p: &mut Process) -> std::process::ExitStatus {
 }
 
 fn start_echo() -> (Process, SocketAddr) {
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let addr = free_addr();
     let child = Command::new(BIN)
         .args(["echo", "--listen", &addr.to_string()])
         .stdout(Stdio::null())
@@ -65,8 +65,8 @@ fn start_echo() -> (Process, SocketAddr) {
 }
 
 fn start_gateway(config: &std::path::Path) -> (Process, SocketAddr) {
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let ops = format!("127.0.0.1:{}", free_port());
+    let addr = free_addr();
+    let ops = free_addr().to_string();
     let child = Command::new(BIN)
         .args([
             "gateway",
@@ -214,7 +214,7 @@ fn http(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -
 fn the_control_plane_generates_its_token_and_serves_the_api() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let addr = free_addr();
     let db = format!("sqlite://{}/data/portico.db", dir.path().display());
     let child = Command::new(BIN)
         .args([
@@ -256,4 +256,114 @@ fn the_control_plane_generates_its_token_and_serves_the_api() {
         .unwrap()
         .success());
     assert!(wait_exit(&mut cp).success());
+}
+
+fn free_addr() -> SocketAddr {
+    format!("127.0.0.1:{}", free_port()).parse().unwrap()
+}
+
+/// Starts `portico up` on free ports in `data_dir`, its echo backend on `echo` (which the
+/// seeded API remembers across restarts); returns the process, the gateway and admin
+/// addresses, and the demo key from its welcome message.
+fn start_up(
+    data_dir: &std::path::Path,
+    echo: SocketAddr,
+) -> (Process, SocketAddr, SocketAddr, String) {
+    let (listen, ops, admin) = (free_addr(), free_addr(), free_addr());
+    let mut child = Command::new(BIN)
+        .arg("up")
+        .args(["--data-dir", data_dir.to_str().unwrap()])
+        .args([
+            "--listen",
+            &listen.to_string(),
+            "--ops-listen",
+            &ops.to_string(),
+        ])
+        .args([
+            "--admin-listen",
+            &admin.to_string(),
+            "--echo-listen",
+            &echo.to_string(),
+        ])
+        .env_remove("PORTICO_ADMIN_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let process = Process(child);
+    let key = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("portico up printed its welcome");
+        if let Some(rest) = line.split("Ocp-Apim-Subscription-Key: ").nth(1) {
+            break rest.split('\'').next().unwrap().to_owned();
+        }
+    };
+    wait_for_port(listen);
+    (process, listen, admin, key)
+}
+
+#[test]
+fn portico_up_serves_the_seeded_echo_api_and_follows_the_management_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = free_addr();
+    let (mut up, gateway, admin, key) = start_up(dir.path(), echo);
+    let (status, body) = http_get(
+        gateway,
+        "/echo/resource",
+        &format!("Ocp-Apim-Subscription-Key: {key}\r\n"),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(http_get(gateway, "/echo/resource", "").0, 401);
+
+    // A change through the management API is served at once.
+    let token = std::fs::read_to_string(dir.path().join("admin-token")).unwrap();
+    let auth = format!("Authorization: Bearer {}\r\n", token.trim());
+    let echo_url = http_get(admin, "/apis/echo-api", &auth).1;
+    let service_url = serde_json_field(&echo_url, "serviceUrl");
+    let open = format!(
+        r#"{{"properties": {{"path": "open", "serviceUrl": "{service_url}", "subscriptionRequired": false}}}}"#
+    );
+    assert_eq!(http(admin, "PUT", "/apis/open", &auth, &open).0, 201);
+    let op = r#"{"properties": {"method": "GET", "urlTemplate": "/*"}}"#;
+    let (status, body) = http(admin, "PUT", "/apis/open/operations/all", &auth, op);
+    assert_eq!(status, 201, "{body}");
+    let started = Instant::now();
+    while http_get(gateway, "/open/ping", "").0 != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the new API was not served"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    assert!(Command::new("kill")
+        .args(["-TERM", &up.0.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert!(wait_exit(&mut up).success());
+
+    // A restart keeps the data and does not seed again.
+    let (_up, gateway, _, key_again) = start_up(dir.path(), echo);
+    assert_eq!(key_again, key);
+    assert_eq!(http_get(gateway, "/open/ping", "").0, 200);
+}
+
+/// The string value of `"name": "…"` in a JSON text (enough for these tests).
+fn serde_json_field(json: &str, name: &str) -> String {
+    let start = json.find(&format!("\"{name}\":\"")).unwrap() + name.len() + 4;
+    json[start..].split('"').next().unwrap().to_owned()
 }

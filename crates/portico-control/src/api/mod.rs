@@ -20,6 +20,18 @@ pub struct ApiState {
     pub store: Arc<dyn Store>,
     /// The token `Authorization: Bearer` must carry.
     pub admin_token: Arc<str>,
+    /// Receives the revision of every commit made through the API (subscribe to follow).
+    pub commits: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl ApiState {
+    pub fn new(store: Arc<dyn Store>, admin_token: &str) -> Self {
+        Self {
+            store,
+            admin_token: admin_token.into(),
+            commits: Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
 }
 
 /// The management API's routes.

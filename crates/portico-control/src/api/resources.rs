@@ -128,7 +128,8 @@ pub async fn put(
         match state.store.commit(Some(base), &[change]).await {
             Err(StoreError::Stale { .. }) => continue,
             Err(e) => return Err(e.into()),
-            Ok(_) => {
+            Ok(revision) => {
+                state.commits.send_replace(revision);
                 let stored = state
                     .store
                     .get(&resource)
@@ -169,7 +170,10 @@ pub async fn delete(
         match state.store.commit(Some(base), &[change]).await {
             Err(StoreError::Stale { .. }) => continue,
             Err(e) => return Err(e.into()),
-            Ok(_) => return Ok(StatusCode::OK.into_response()),
+            Ok(revision) => {
+                state.commits.send_replace(revision);
+                return Ok(StatusCode::OK.into_response());
+            }
         }
     }
     Err(busy())
