@@ -196,24 +196,6 @@ async fn oversized_headers_get_431() {
 }
 
 #[tokio::test]
-async fn slow_request_heads_are_cut_off() {
-    let limits = ListenerLimits {
-        header_timeout: Duration::from_millis(300),
-        ..ListenerLimits::default()
-    };
-    let gw = open_gateway_with(options(), limits).await;
-    let started = Instant::now();
-    let mut s = TcpStream::connect(gw.addr).await.unwrap();
-    s.write_all(b"GET /api/x HTTP/1.1\r\nHost: gw\r\n")
-        .await
-        .unwrap();
-    let mut buf = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
-    assert!(read.is_ok(), "the connection should have been closed");
-    assert!(started.elapsed() < Duration::from_secs(3));
-}
-
-#[tokio::test]
 async fn connections_beyond_the_limit_wait_for_a_slot() {
     let limits = ListenerLimits {
         max_connections: 1,
@@ -524,21 +506,22 @@ async fn dot_segments_are_refused_and_odd_paths_answered_without_panic() {
 }
 
 #[tokio::test]
-async fn silent_connections_are_closed_after_the_header_timeout() {
+async fn slow_or_silent_request_heads_are_cut_off() {
     let limits = ListenerLimits {
         header_timeout: Duration::from_millis(300),
         ..ListenerLimits::default()
     };
     let gw = open_gateway_with(options(), limits).await;
-    let started = Instant::now();
-    let mut s = TcpStream::connect(gw.addr).await.unwrap();
-    let mut buf = Vec::new();
-    let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
-    assert!(
-        closed.is_ok(),
-        "a connection that never sent a byte must be closed"
-    );
-    assert!(started.elapsed() < Duration::from_secs(3));
+    // Half a request head (slowloris), then a connection that never sends a byte.
+    for opening in [&b"GET /api/x HTTP/1.1\r\nHost: gw\r\n"[..], &b""[..]] {
+        let started = Instant::now();
+        let mut s = TcpStream::connect(gw.addr).await.unwrap();
+        s.write_all(opening).await.unwrap();
+        let mut buf = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+        assert!(closed.is_ok(), "the connection should have been closed");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
 }
 
 #[tokio::test]

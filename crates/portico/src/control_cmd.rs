@@ -28,14 +28,7 @@ async fn serve(args: ControlPlaneArgs) -> anyhow::Result<()> {
     let store = SqlStore::open(&args.database)
         .await
         .context("opening the database (--database / PORTICO_DATABASE)")?;
-    let listener = tokio::net::TcpListener::bind(args.admin_listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (--admin-listen / PORTICO_ADMIN_LISTEN)",
-                args.admin_listen
-            )
-        })?;
+    let listener = bind_admin(args.admin_listen).await?;
     tracing::info!(admin = %listener.local_addr()?, backend = ?store.backend(), "portico control plane started");
     let app = router(ApiState::new(Arc::new(store), &token));
     axum::serve(listener, app)
@@ -43,6 +36,13 @@ async fn serve(args: ControlPlaneArgs) -> anyhow::Result<()> {
         .await
         .context("serving the management API")?;
     Ok(())
+}
+
+/// Binds the management API's listener.
+pub async fn bind_admin(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (--admin-listen / PORTICO_ADMIN_LISTEN)"))
 }
 
 /// `PORTICO_ADMIN_TOKEN`, or (for SQLite) the token kept beside the database file.

@@ -5,7 +5,7 @@
 //! product and a subscription whose key is printed with the `curl` to try.
 
 use crate::cli::UpArgs;
-use crate::control_cmd::admin_token;
+use crate::control_cmd::{admin_token, bind_admin};
 use crate::gateway_cmd::{new_gateway, run_gateway, start_listeners, Signals};
 use anyhow::Context;
 use portico_control::api::{router, ApiState};
@@ -58,14 +58,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<Gateway> {
     });
 
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    let admin = tokio::net::TcpListener::bind(args.admin_listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (--admin-listen / PORTICO_ADMIN_LISTEN)",
-                args.admin_listen
-            )
-        })?;
+    let admin = bind_admin(args.admin_listen).await?;
     let admin_addr = admin.local_addr()?;
     let mut admin_shutdown = shutdown.clone();
     tokio::spawn(async move {

@@ -125,23 +125,18 @@ pub async fn put(
             properties: Value::Object(properties),
             precondition: precondition.clone(),
         };
-        match state.store.commit(Some(base), &[change]).await {
-            Err(StoreError::Stale { .. }) => continue,
-            Err(e) => return Err(e.into()),
-            Ok(revision) => {
-                state.commits.send_replace(revision);
-                let stored = state
-                    .store
-                    .get(&resource)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found(&resource))?;
-                let status = if existing.is_some() {
-                    StatusCode::OK
-                } else {
-                    StatusCode::CREATED
-                };
-                return Ok(with_etag(status, &stored.etag(), representation(&stored)));
-            }
+        if commit(&state, base, change).await?.is_some() {
+            let stored = state
+                .store
+                .get(&resource)
+                .await?
+                .ok_or_else(|| ApiError::not_found(&resource))?;
+            let status = if existing.is_some() {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            return Ok(with_etag(status, &stored.etag(), representation(&stored)));
         }
     }
     Err(busy())
@@ -167,16 +162,24 @@ pub async fn delete(
             path: resource.clone(),
             precondition: precondition.clone(),
         };
-        match state.store.commit(Some(base), &[change]).await {
-            Err(StoreError::Stale { .. }) => continue,
-            Err(e) => return Err(e.into()),
-            Ok(revision) => {
-                state.commits.send_replace(revision);
-                return Ok(StatusCode::OK.into_response());
-            }
+        if commit(&state, base, change).await?.is_some() {
+            return Ok(StatusCode::OK.into_response());
         }
     }
     Err(busy())
+}
+
+/// Commits `change` if the store is still at `base` and announces the new revision; `None`
+/// when another write landed first (the caller validates again).
+async fn commit(state: &ApiState, base: u64, change: Change) -> Result<Option<u64>, ApiError> {
+    match state.store.commit(Some(base), &[change]).await {
+        Err(StoreError::Stale { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+        Ok(revision) => {
+            state.commits.send_replace(revision);
+            Ok(Some(revision))
+        }
+    }
 }
 
 /// Validates the configuration `all` makes.
