@@ -24,12 +24,21 @@ struct Answer {
 
 impl Api {
     async fn new() -> Self {
+        Self::with_state().await.0
+    }
+
+    /// The API and its state (whose `commits` a test can follow).
+    async fn with_state() -> (Self, ApiState) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqlStore::open(&format!("sqlite://{}/portico.db", dir.path().display()))
             .await
             .unwrap();
-        let router = router(ApiState::new(Arc::new(store), TOKEN));
-        Self { router, _dir: dir }
+        let state = ApiState::new(Arc::new(store), TOKEN);
+        let api = Self {
+            router: router(state.clone()),
+            _dir: dir,
+        };
+        (api, state)
     }
 
     async fn call(
@@ -324,16 +333,8 @@ async fn every_route_needs_the_admin_token() {
 
 #[tokio::test]
 async fn every_commit_is_announced() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::open(&format!("sqlite://{}/portico.db", dir.path().display()))
-        .await
-        .unwrap();
-    let state = ApiState::new(Arc::new(store), TOKEN);
+    let (api, state) = Api::with_state().await;
     let mut commits = state.commits.subscribe();
-    let api = Api {
-        router: router(state),
-        _dir: dir,
-    };
     api.put("/apis/echo", echo_api()).await;
     assert_eq!(*commits.borrow_and_update(), 1);
     api.call("DELETE", "/apis/echo", None, &[]).await;
