@@ -189,7 +189,8 @@ async fn invalid_writes_are_refused_naming_the_problem() {
         StatusCode::CREATED
     );
     let clash = api.put("/apis/two", echo_api()).await;
-    assert_eq!(clash.status, StatusCode::BAD_REQUEST, "{}", clash.body);
+    assert_eq!(clash.status, StatusCode::CONFLICT, "{}", clash.body);
+    assert_eq!(clash.body["error"]["code"], "Conflict");
 
     // What the gateway cannot enforce yet is refused by name.
     let policy = api

@@ -66,6 +66,7 @@ impl Document {
                     line: Some(e.line()),
                     column: Some(e.column()),
                     message: strip_location(&e.to_string()),
+                    conflict: false,
                 })
             }),
             DocumentFormat::Yaml => {
@@ -79,6 +80,7 @@ impl Document {
                         line: loc.as_ref().map(|l| l.line()),
                         column: loc.as_ref().map(|l| l.column()),
                         message: strip_location(&e.to_string()),
+                        conflict: false,
                     })
                 })
             }

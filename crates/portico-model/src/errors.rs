@@ -14,6 +14,9 @@ pub struct ConfigError {
     pub column: Option<usize>,
     /// What is wrong and, where it helps, what to do about it.
     pub message: String,
+    /// The problem is a clash with another resource (a duplicate id, path, route, key or
+    /// name) rather than a bad value: APIs answer it with 409 Conflict.
+    pub conflict: bool,
 }
 
 impl ConfigError {
@@ -24,6 +27,15 @@ impl ConfigError {
             line: None,
             column: None,
             message: message.into(),
+            conflict: false,
+        }
+    }
+
+    /// A clash with another resource at a field path.
+    pub fn conflict(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            conflict: true,
+            ..Self::at(path, message)
         }
     }
 }
@@ -48,6 +60,11 @@ impl ConfigErrors {
     /// The individual problems, in document order.
     pub fn errors(&self) -> &[ConfigError] {
         &self.0
+    }
+
+    /// Whether every problem is a clash with another resource.
+    pub fn all_conflicts(&self) -> bool {
+        !self.0.is_empty() && self.0.iter().all(|e| e.conflict)
     }
 }
 

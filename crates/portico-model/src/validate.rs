@@ -46,6 +46,11 @@ impl Validator {
         self.errors.push(ConfigError::at(path, message));
     }
 
+    /// A clash with another resource (see [`ConfigError::conflict`]).
+    fn conflict(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError::conflict(path, message));
+    }
+
     fn unsupported(&mut self, doc: &Document) {
         let not_yet = [
             ("policy", doc.policy.is_some(), "policies"),
@@ -87,7 +92,7 @@ impl Validator {
             return false;
         }
         if !seen.insert(id.to_ascii_lowercase()) {
-            self.error(
+            self.conflict(
                 format!("{path}.id"),
                 format!("another {kind} already has id {id:?}"),
             );
@@ -203,7 +208,7 @@ impl Validator {
             return;
         }
         if let Some(other) = seen.insert(p.to_ascii_lowercase(), api.id.clone()) {
-            self.error(
+            self.conflict(
                 format!("{path}.path"),
                 format!("API {other:?} already uses path {p:?}"),
             );
@@ -236,7 +241,7 @@ impl Validator {
                 Ok(t) => {
                     let key = (op.method.clone(), t.canonical());
                     if let Some(other) = routes.insert(key, op.id.clone()) {
-                        self.error(
+                        self.conflict(
                             format!("{path}.urlTemplate"),
                             format!("operation {other:?} already has method {} and an equivalent template", op.method),
                         );
@@ -316,7 +321,7 @@ impl Validator {
                         format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
                     );
                 } else if let Some(other) = keys.insert(k, s.id.clone()) {
-                    self.error(format!("{path}.{field}"), format!("the same key is already used by subscription {other:?}; keys must be unique"));
+                    self.conflict(format!("{path}.{field}"), format!("the same key is already used by subscription {other:?}; keys must be unique"));
                 }
             }
         }
@@ -339,7 +344,7 @@ impl Validator {
                     format!("{name:?} may hold only letters, digits, '-', '.' and '_'"),
                 );
             } else if !names.insert(name.to_ascii_lowercase()) {
-                self.error(
+                self.conflict(
                     format!("{path}.displayName"),
                     format!("another named value is already called {name:?}"),
                 );
@@ -492,6 +497,12 @@ apis:
                 .any(|e| e.starts_with("apis[1].operations[1].urlTemplate:")),
             "{errs:?}"
         );
+        let all = Document::parse_valid(
+            "apis:\n  - { id: a, path: Echo, serviceUrl: 'http://x' }\n  - { id: b, path: echo, serviceUrl: 'http://x' }\n",
+            DocumentFormat::Yaml,
+        )
+        .unwrap_err();
+        assert!(all.all_conflicts(), "a duplicate path is a conflict: {all}");
     }
 
     #[test]

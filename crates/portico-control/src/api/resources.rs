@@ -182,11 +182,18 @@ async fn commit(state: &ApiState, base: u64, change: Change) -> Result<Option<u6
     }
 }
 
-/// Validates the configuration `all` makes.
+/// Validates the configuration `all` makes: clashes with other resources (a duplicate path,
+/// key or name) are 409 Conflict, other problems `status`.
 fn check(all: &[Stored], status: StatusCode) -> Result<(), ApiError> {
     let doc = document_of(all)?;
-    doc.validate()
-        .map_err(|errors| ApiError::invalid_configuration(status, &errors))
+    doc.validate().map_err(|errors| {
+        let status = if errors.all_conflicts() {
+            StatusCode::CONFLICT
+        } else {
+            status
+        };
+        ApiError::invalid_configuration(status, &errors)
+    })
 }
 
 fn busy() -> ApiError {
