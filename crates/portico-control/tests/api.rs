@@ -342,3 +342,46 @@ async fn every_commit_is_announced() {
     assert!(commits.has_changed().unwrap());
     assert_eq!(*commits.borrow_and_update(), 2);
 }
+
+#[tokio::test]
+async fn secrets_are_read_and_regenerated_through_actions() {
+    let api = Api::new().await;
+    api.put("/apis/echo", echo_api()).await;
+    api.put(
+        "/subscriptions/s1",
+        json!({"scope": "/apis/echo", "primaryKey": "pk-1"}),
+    )
+    .await;
+    let secrets = api
+        .call("POST", "/subscriptions/s1/listSecrets", None, &[])
+        .await;
+    assert_eq!(secrets.status, StatusCode::OK);
+    assert_eq!(secrets.body["primaryKey"], "pk-1");
+    let secondary = secrets.body["secondaryKey"].as_str().unwrap().to_owned();
+
+    let regen = api
+        .call("POST", "/subscriptions/s1/regeneratePrimaryKey", None, &[])
+        .await;
+    assert_eq!(regen.status, StatusCode::NO_CONTENT);
+    let after = api
+        .call("POST", "/subscriptions/s1/listSecrets", None, &[])
+        .await;
+    assert_ne!(after.body["primaryKey"], "pk-1");
+    assert_eq!(
+        after.body["secondaryKey"],
+        secondary.as_str(),
+        "the other key stays"
+    );
+
+    api.put(
+        "/namedValues/nv",
+        json!({"value": "hunter2", "secret": true}),
+    )
+    .await;
+    let value = api
+        .call("POST", "/namedValues/nv/listValue", None, &[])
+        .await;
+    assert_eq!(value.body["value"], "hunter2");
+    let unknown = api.call("POST", "/apis/echo/listSecrets", None, &[]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}

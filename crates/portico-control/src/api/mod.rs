@@ -1,7 +1,9 @@
 //! The management REST API: APIM's resource model over HTTP (axum). Bodies are
 //! `{"properties": {…}}`, responses carry an `ETag`, writes honour `If-Match`, and errors have
-//! APIM's shape. Every route requires the admin token.
+//! APIM's shape. Every route requires the admin token. [`resources`] holds the CRUD routes,
+//! [`actions`] the `POST` actions such as `listSecrets`.
 
+mod actions;
 mod auth;
 mod error;
 mod resources;
@@ -41,7 +43,8 @@ pub fn router(state: ApiState) -> Router {
             "/{*path}",
             get(resources::get)
                 .put(resources::put)
-                .delete(resources::delete),
+                .delete(resources::delete)
+                .post(actions::post),
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -29,7 +29,7 @@ pub fn complete(
 }
 
 /// A new random subscription key: 64 hex characters from the operating system's CSPRNG.
-fn new_key() -> String {
+pub fn new_key() -> String {
     format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
