@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod declarative;
+pub mod keys;
 pub mod seed;
 pub mod snapshot;
 pub mod store;

@@ -2,6 +2,7 @@
 //! backed by the built-in echo endpoint, a `starter` product holding it, and a subscription to
 //! that product whose key the newcomer can use at once.
 
+use crate::keys::random_key;
 use crate::store::{Change, Precondition, ResourcePath, Store, StoreError};
 use serde_json::{json, Value};
 
@@ -13,16 +14,7 @@ pub async fn seed_if_empty(store: &dyn Store, echo_url: &str) -> Result<bool, St
     if store.revision().await? > 0 {
         return Ok(false);
     }
-    let key = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let secondary = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let (key, secondary) = (random_key(), random_key());
     let resources: Vec<(&str, Value)> = vec![
         (
             "apis/echo-api",

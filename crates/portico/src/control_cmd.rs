@@ -69,11 +69,7 @@ pub fn admin_token(database: &str) -> anyhow::Result<String> {
     if let Ok(existing) = std::fs::read_to_string(&file) {
         return Ok(existing.trim().to_owned());
     }
-    let token = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let token = portico_control::keys::random_key();
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -3,7 +3,7 @@
 //! secrets; these actions are the only way to see them.
 
 use super::error::ApiError;
-use super::{secrets, ApiState};
+use super::ApiState;
 use crate::store::{Change, Kind, Precondition, ResourcePath, StoreError};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -68,7 +68,7 @@ async fn regenerate(
             .ok_or_else(|| ApiError::not_found(resource))?;
         let mut properties = current.properties.clone();
         if let Value::Object(map) = &mut properties {
-            map.insert(field.into(), Value::String(secrets::new_key()));
+            map.insert(field.into(), Value::String(crate::keys::random_key()));
         }
         let change = Change::Put {
             path: resource.clone(),

@@ -22,19 +22,10 @@ pub fn complete(
                 .cloned();
             properties.insert(
                 field.into(),
-                kept.unwrap_or_else(|| Value::String(new_key())),
+                kept.unwrap_or_else(|| Value::String(crate::keys::random_key())),
             );
         }
     }
-}
-
-/// A new random subscription key: 64 hex characters from the operating system's CSPRNG.
-pub fn new_key() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
 }
 
 /// Properties as reads may show them.

@@ -1,6 +1,6 @@
 //! The JSON access log: one line per request on standard output, written by a dedicated
 //! thread so a slow terminal or pipe never stalls a request. If the writer falls behind by
-//! more than [`QUEUE_LINES`] lines, new lines are dropped and counted rather than queued
+//! more than [`QUEUE_LINES`] lines, new lines are dropped (with one warning in the log) rather than queued
 //! without bound. The writer wakes on a short timer rather than per line, so logging costs
 //! requests no wake-up system call.
 
