@@ -173,26 +173,48 @@ fn forwarded_https(headers: &HeaderMap) -> bool {
 /// encoded slash or backslash (`..%2f`) or by a `;` parameter (`..;`). Such paths are refused
 /// rather than forwarded.
 fn has_dot_segment(path: &str) -> bool {
+    // One pass, no allocation: it runs on every request.
     let bytes = path.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
+    let escaped = |i: usize, hex: &[u8]| {
+        bytes.get(i) == Some(&b'%')
+            && bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.eq_ignore_ascii_case(hex))
+    };
+    let (mut dots, mut only_dots, mut in_params) = (0u32, true, false);
     let mut i = 0;
-    while i < bytes.len() {
-        let escape = bytes.get(i..i + 3).filter(|e| e[0] == b'%');
-        match escape.map(|e| e[1..].to_ascii_lowercase()) {
-            Some(hex) if hex == b"2e" => decoded.push(b'.'),
-            Some(hex) if hex == b"2f" || hex == b"5c" => decoded.push(b'/'),
-            _ => {
-                decoded.push(if bytes[i] == b'\\' { b'/' } else { bytes[i] });
-                i += 1;
-                continue;
+    loop {
+        let separator = match bytes.get(i) {
+            None => Some(0),
+            Some(b'/' | b'\\') => Some(1),
+            Some(_) if escaped(i, b"2f") || escaped(i, b"5c") => Some(3),
+            Some(_) => None,
+        };
+        if let Some(width) = separator {
+            if only_dots && (dots == 1 || dots == 2) {
+                return true;
             }
+            if i >= bytes.len() {
+                return false;
+            }
+            (dots, only_dots, in_params) = (0, true, false);
+            i += width;
+        } else if in_params {
+            i += 1;
+        } else if bytes[i] == b';' {
+            in_params = true;
+            i += 1;
+        } else if bytes[i] == b'.' {
+            dots += 1;
+            i += 1;
+        } else if escaped(i, b"2e") {
+            dots += 1;
+            i += 3;
+        } else {
+            only_dots = false;
+            i += 1;
         }
-        i += 3;
     }
-    decoded.split(|b| *b == b'/').any(|segment| {
-        let name = segment.split(|b| *b == b';').next().unwrap_or(&[]);
-        name == b"." || name == b".."
-    })
 }
 
 /// The incoming `x-request-id` when it is sane, otherwise a new UUID.
