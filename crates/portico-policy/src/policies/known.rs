@@ -1,0 +1,67 @@
+//! Names of APIM policies (from Microsoft's policy reference) that Portico does not implement
+//! yet, so that they are refused as "not supported" rather than "unknown".
+
+const NOT_YET: &[&str] = &[
+    // Rate limiting and quotas.
+    "rate-limit",
+    "rate-limit-by-key",
+    "quota",
+    "quota-by-key",
+    "limit-concurrency",
+    // Authentication and authorization.
+    "validate-jwt",
+    "validate-azure-ad-token",
+    "validate-client-certificate",
+    "validate-odata-request",
+    "check-header",
+    "ip-filter",
+    "authentication-basic",
+    "authentication-certificate",
+    "authentication-managed-identity",
+    "get-authorization-context",
+    // Content validation.
+    "validate-content",
+    "validate-parameters",
+    "validate-headers",
+    "validate-status-code",
+    "validate-graphql-request",
+    // Cross-domain.
+    "cors",
+    "cross-domain",
+    "jsonp",
+    // Caching.
+    "cache-lookup",
+    "cache-store",
+    "cache-lookup-value",
+    "cache-store-value",
+    "cache-remove-value",
+    // External calls, logging and integration.
+    "send-request",
+    "send-one-way-request",
+    "send-service-bus-message",
+    "log-to-eventhub",
+    "proxy",
+    "publish-to-dapr",
+    "invoke-dapr-binding",
+    "set-graphql-resolver",
+    "http-data-source",
+    "publish-event",
+    "sql-data-source",
+    "cosmosdb-data-source",
+    // Flow and transformation not yet done.
+    "retry",
+    "wait",
+    "json-to-xml",
+    "xml-to-json",
+    "xsl-transform",
+    "json-rpc",
+    "sse",
+];
+
+/// AI gateway policies come in families (`azure-openai-token-limit`, `llm-emit-token-metric`,
+/// …); any member of a family is an APIM policy.
+const FAMILIES: &[&str] = &["azure-openai-", "llm-"];
+
+pub(super) fn is_apim_policy(name: &str) -> bool {
+    NOT_YET.contains(&name) || FAMILIES.iter().any(|f| name.starts_with(f))
+}
