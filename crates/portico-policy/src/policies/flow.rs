@@ -49,7 +49,9 @@ pub(super) fn choose(el: &El<'_, '_>) -> Option<Policy> {
     el.attrs().finish();
     let mut whens = Vec::new();
     let mut otherwise = None;
+    let mut branches = 0;
     for child in el.children() {
+        branches += 1;
         match child.name() {
             "when" if otherwise.is_none() => {
                 let mut a = child.attrs();
@@ -75,7 +77,7 @@ pub(super) fn choose(el: &El<'_, '_>) -> Option<Policy> {
             )),
         }
     }
-    if whens.is_empty() && otherwise.is_none() {
+    if branches == 0 {
         el.error("needs at least one <when condition=\"…\">");
     }
     Some(Policy::Choose(Choose { whens, otherwise }))

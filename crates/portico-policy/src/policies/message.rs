@@ -94,15 +94,17 @@ pub(super) fn set_header(el: &El<'_, '_>) -> Option<SetHeader> {
         .unwrap_or(ExistsAction::Override);
     a.finish();
     let mut values = Vec::new();
+    let mut value_elements = 0;
     for child in el.children() {
         if child.name() == "value" {
+            value_elements += 1;
             child.attrs().finish();
             values.extend(child.text(true));
         } else {
             child.error(format!("<{}> holds <value> elements only", el.name()));
         }
     }
-    if values.is_empty() && exists_action != ExistsAction::Delete {
+    if value_elements == 0 && exists_action != ExistsAction::Delete {
         el.error("needs at least one <value> (or exists-action=\"delete\")");
     }
     Some(SetHeader {

@@ -58,10 +58,19 @@ pub(super) fn trace(el: &El<'_, '_>) -> Option<Policy> {
     );
     a.finish();
     let mut message = None;
+    let mut has_message = false;
     let mut metadata = Vec::new();
-    for child in el.children() {
+    // APIM's original form put the message directly in <trace>; it still accepts it.
+    let legacy = !el.node.children().any(|c| c.is_element()) && el.has_text();
+    if legacy {
+        has_message = true;
+        message = el.text(true);
+    }
+    let children: Vec<_> = if legacy { Vec::new() } else { el.children().collect() };
+    for child in children {
         match child.name() {
-            "message" if message.is_none() => {
+            "message" if !has_message => {
+                has_message = true;
                 child.attrs().finish();
                 message = child.text(true);
             }
@@ -79,7 +88,7 @@ pub(super) fn trace(el: &El<'_, '_>) -> Option<Policy> {
             )),
         }
     }
-    if message.is_none() {
+    if !has_message {
         el.error("needs a <message>");
     }
     Some(Policy::Trace(Trace {

@@ -6,6 +6,8 @@
 //! characters that would break XML (`<`, `&` not starting an entity, the attribute's quote)
 //! with spaces. Lengths never change, so every offset the XML parser reports is an offset in
 //! the author's text, and the expression itself is later read from the original.
+//!
+//! Comments get the same treatment for `--`, which XML forbids inside them.
 
 use super::offsets::entity_at;
 
@@ -56,7 +58,18 @@ fn blank(b: &[u8], out: &mut [u8], start: usize, end: usize, quote: Option<u8>) 
 /// `i`, blanking expressions in the tag's attribute values. Returns the offset after it.
 fn skip_markup(b: &[u8], i: usize, out: &mut [u8]) -> usize {
     let rest = &b[i..];
-    for (open, close) in [("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"), ("<!", ">")] {
+    if rest.starts_with(b"<!--") {
+        // XML forbids `--` inside a comment; Microsoft's own snippets nest comments, and a
+        // comment never matters to a policy, so blank the dashes rather than refuse.
+        let end = find(b, i + 4, b"-->").unwrap_or(b.len());
+        for j in i + 4..end.saturating_sub(1) {
+            if b[j] == b'-' && b[j + 1] == b'-' {
+                out[j] = b' ';
+            }
+        }
+        return (end + 3).min(b.len());
+    }
+    for (open, close) in [("<![CDATA[", "]]>"), ("<?", "?>"), ("<!", ">")] {
         if rest.starts_with(open.as_bytes()) {
             return find(b, i + open.len(), close.as_bytes()).map_or(b.len(), |e| e + close.len());
         }
