@@ -9,10 +9,10 @@
 //! their own resources under the API; product membership is `products/{id}/apis/{apiId}`).
 
 use crate::store::{Kind, ResourcePath, Stored};
-use portico_model::{Api, Backend, Document, NamedValue, Operation, Product, Subscription};
+use portico_model::{Api, Document, Gateway, Operation, PolicyFragment, Product};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// Why stored resources do not make a document.
@@ -20,8 +20,6 @@ use std::collections::BTreeMap;
 pub enum DeclarativeError {
     #[error("{path}: {message}")]
     Resource { path: String, message: String },
-    #[error("{0} resources are not supported by the gateway yet")]
-    Unsupported(&'static str),
 }
 
 /// The resources a document consists of, in an order that creates parents first.
@@ -31,44 +29,84 @@ pub fn resources_of(doc: &Document) -> Vec<(ResourcePath, Value)> {
         let path = ResourcePath::parse(&path).expect("document ids are validated path segments");
         out.push((path, value));
     };
+    // Policies are resources of their own under the scope they belong to.
+    let mut policy = |push: &mut dyn FnMut(String, Value), scope: &str, xml: &Option<String>| {
+        if let Some(xml) = xml {
+            let path = format!("{scope}policies/policy");
+            push(path, json!({"format": POLICY_FORMAT, "value": xml}));
+        }
+    };
+    policy(&mut push, "", &doc.policy);
+    for f in &doc.policy_fragments {
+        let mut props = properties(f);
+        props.insert("format".into(), POLICY_FORMAT.into());
+        push(format!("policyFragments/{}", f.id), Value::Object(props));
+    }
     for api in &doc.apis {
-        let mut props = properties(api);
-        props.remove("operations");
-        push(format!("apis/{}", api.id), Value::Object(props));
+        push(
+            format!("apis/{}", api.id),
+            without(api, &["operations", "policy"]),
+        );
+        policy(&mut push, &format!("apis/{}/", api.id), &api.policy);
         for op in &api.operations {
-            push(
-                format!("apis/{}/operations/{}", api.id, op.id),
-                Value::Object(properties(op)),
-            );
+            let at = format!("apis/{}/operations/{}", api.id, op.id);
+            push(at.clone(), without(op, &["policy"]));
+            policy(&mut push, &format!("{at}/"), &op.policy);
         }
     }
     for product in &doc.products {
-        let mut props = properties(product);
-        props.remove("apis");
-        push(format!("products/{}", product.id), Value::Object(props));
+        let at = format!("products/{}", product.id);
+        push(at.clone(), without(product, &["apis", "policy"]));
+        policy(&mut push, &format!("{at}/"), &product.policy);
         for api in &product.apis {
-            push(
-                format!("products/{}/apis/{api}", product.id),
-                Value::Object(Map::new()),
-            );
+            push(format!("{at}/apis/{api}"), json!({}));
         }
     }
     for s in &doc.subscriptions {
-        push(
-            format!("subscriptions/{}", s.id),
-            Value::Object(properties(s)),
-        );
+        push(format!("subscriptions/{}", s.id), without(s, &[]));
     }
     for b in &doc.backends {
-        push(format!("backends/{}", b.id), Value::Object(properties(b)));
+        push(format!("backends/{}", b.id), without(b, &[]));
     }
     for nv in &doc.named_values {
-        push(
-            format!("namedValues/{}", nv.id),
-            Value::Object(properties(nv)),
-        );
+        push(format!("namedValues/{}", nv.id), without(nv, &[]));
+    }
+    for c in &doc.certificates {
+        push(format!("certificates/{}", c.id), without(c, &[]));
+    }
+    for g in &doc.gateways {
+        let at = format!("gateways/{}", g.id);
+        let nested = ["hostnameConfigurations", "apis", "certificateAuthorities"];
+        push(at.clone(), without(g, &nested));
+        for h in &g.hostname_configurations {
+            push(
+                format!("{at}/hostnameConfigurations/{}", h.id),
+                without(h, &[]),
+            );
+        }
+        for api in &g.apis {
+            push(format!("{at}/apis/{api}"), json!({}));
+        }
+        for ca in &g.certificate_authorities {
+            push(
+                format!("{at}/certificateAuthorities/{}", ca.id),
+                without(ca, &[]),
+            );
+        }
     }
     out
+}
+
+/// The `format` stored with every policy and fragment: APIM's name for policy XML as written.
+pub const POLICY_FORMAT: &str = "rawxml";
+
+/// An entry's properties without `id` and the given nested fields.
+fn without<T: Serialize>(item: &T, nested: &[&str]) -> Value {
+    let mut props = properties(item);
+    for field in nested {
+        props.remove(*field);
+    }
+    Value::Object(props)
 }
 
 /// A resource's properties: its serialised form without `id`.
@@ -82,13 +120,14 @@ fn properties<T: Serialize>(item: &T) -> Map<String, Value> {
     }
 }
 
-/// The document stored resources make, ordered by id. Resources the gateway cannot serve yet
-/// (policies, fragments, certificates, gateways) are refused by kind, never dropped.
+/// The document stored resources make, ordered by id.
 pub fn document_of(resources: &[Stored]) -> Result<Document, DeclarativeError> {
     let mut apis: BTreeMap<String, Api> = BTreeMap::new();
-    let mut operations: Vec<(String, Operation)> = Vec::new();
     let mut products: BTreeMap<String, Product> = BTreeMap::new();
-    let mut memberships: Vec<(String, String)> = Vec::new();
+    let mut gateways: BTreeMap<String, Gateway> = BTreeMap::new();
+    // Children are attached once every parent is known: (parent key, child).
+    let mut operations: Vec<(String, Operation)> = Vec::new();
+    let mut children: Vec<&Stored> = Vec::new();
     let mut doc = Document::default();
     for r in resources {
         let path = &r.path;
@@ -100,21 +139,16 @@ pub fn document_of(resources: &[Stored]) -> Result<Document, DeclarativeError> {
             Kind::Product => {
                 products.insert(path.key().to_owned(), entry(r)?);
             }
-            Kind::ProductApi => memberships.push((parent(path), path.id().to_owned())),
-            Kind::Subscription => doc.subscriptions.push(entry::<Subscription>(r)?),
-            Kind::Backend => doc.backends.push(entry::<Backend>(r)?),
-            Kind::NamedValue => doc.named_values.push(entry::<NamedValue>(r)?),
-            Kind::ApiPolicy | Kind::OperationPolicy | Kind::ProductPolicy | Kind::GlobalPolicy => {
-                return Err(DeclarativeError::Unsupported("policy"))
+            Kind::Gateway => {
+                gateways.insert(path.key().to_owned(), entry(r)?);
             }
-            Kind::PolicyFragment => return Err(DeclarativeError::Unsupported("policy fragment")),
-            Kind::Certificate => return Err(DeclarativeError::Unsupported("certificate")),
-            Kind::Gateway
-            | Kind::GatewayHostnameConfiguration
-            | Kind::GatewayApi
-            | Kind::GatewayCertificateAuthority => {
-                return Err(DeclarativeError::Unsupported("gateway"))
-            }
+            Kind::Subscription => doc.subscriptions.push(entry(r)?),
+            Kind::Backend => doc.backends.push(entry(r)?),
+            Kind::NamedValue => doc.named_values.push(entry(r)?),
+            Kind::Certificate => doc.certificates.push(entry(r)?),
+            Kind::PolicyFragment => doc.policy_fragments.push(fragment(r)?),
+            Kind::GlobalPolicy => doc.policy = Some(policy_xml(r)?),
+            _ => children.push(r),
         }
     }
     for (api_key, op) in operations {
@@ -123,15 +157,83 @@ pub fn document_of(resources: &[Stored]) -> Result<Document, DeclarativeError> {
             .ok_or_else(|| orphan(&api_key, &op.id))?;
         api.operations.push(op);
     }
-    for (product_key, api_id) in memberships {
-        let product = products
-            .get_mut(&product_key)
-            .ok_or_else(|| orphan(&product_key, &api_id))?;
-        product.apis.push(api_id);
+    for r in children {
+        let (key, id) = (parent(&r.path), r.path.id().to_owned());
+        let missing = || orphan(&key, &id);
+        match r.path.kind() {
+            Kind::ApiPolicy => {
+                apis.get_mut(&key).ok_or_else(missing)?.policy = Some(policy_xml(r)?)
+            }
+            Kind::OperationPolicy => {
+                let (api_key, op_id) = key.rsplit_once("/operations/").ok_or_else(missing)?;
+                let api = apis.get_mut(api_key).ok_or_else(missing)?;
+                let op = api
+                    .operations
+                    .iter_mut()
+                    .find(|o| o.id.eq_ignore_ascii_case(op_id))
+                    .ok_or_else(missing)?;
+                op.policy = Some(policy_xml(r)?);
+            }
+            Kind::ProductPolicy => {
+                products.get_mut(&key).ok_or_else(missing)?.policy = Some(policy_xml(r)?)
+            }
+            Kind::ProductApi => products.get_mut(&key).ok_or_else(missing)?.apis.push(id),
+            Kind::GatewayApi => gateways.get_mut(&key).ok_or_else(missing)?.apis.push(id),
+            Kind::GatewayHostnameConfiguration => {
+                let h = entry(r)?;
+                gateways
+                    .get_mut(&key)
+                    .ok_or_else(missing)?
+                    .hostname_configurations
+                    .push(h)
+            }
+            Kind::GatewayCertificateAuthority => {
+                let ca = entry(r)?;
+                gateways
+                    .get_mut(&key)
+                    .ok_or_else(missing)?
+                    .certificate_authorities
+                    .push(ca)
+            }
+            kind => unreachable!("{kind:?} is handled with the top-level resources"),
+        }
     }
     doc.apis = apis.into_values().collect();
     doc.products = products.into_values().collect();
+    doc.gateways = gateways.into_values().collect();
     Ok(doc)
+}
+
+/// A policy resource's XML (`{"format": "rawxml", "value": …}`).
+fn policy_xml(r: &Stored) -> Result<String, DeclarativeError> {
+    let stored: PolicyProperties = properties_as(r)?;
+    Ok(stored.value)
+}
+
+/// A fragment resource as a document entry: its `format` belongs to the stored form only.
+fn fragment(r: &Stored) -> Result<PolicyFragment, DeclarativeError> {
+    let mut stored = r.clone();
+    if let Value::Object(map) = &mut stored.properties {
+        map.remove("format");
+    }
+    entry(&stored)
+}
+
+/// The properties of a policy resource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyProperties {
+    #[serde(default)]
+    #[allow(dead_code)] // Checked by the API when written; always `rawxml` once stored.
+    format: Option<String>,
+    value: String,
+}
+
+fn properties_as<T: DeserializeOwned>(r: &Stored) -> Result<T, DeclarativeError> {
+    serde_json::from_value(r.properties.clone()).map_err(|e| DeclarativeError::Resource {
+        path: r.path.to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// A stored resource as a document entry: its properties plus `id` from the path.
@@ -208,14 +310,60 @@ mod tests {
             err.to_string().contains("apis/a") && err.to_string().contains("colour"),
             "{err}"
         );
-        let policy = vec![(
-            ResourcePath::parse("policies/policy").unwrap(),
-            serde_json::json!({}),
-        )];
-        assert_eq!(
-            document_of(&stored(policy)),
-            Err(DeclarativeError::Unsupported("policy"))
+    }
+
+    #[test]
+    fn policies_fragments_certificates_and_gateways_survive_the_round_trip() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["gw.example.com".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let yaml = format!(
+            r#"
+policy: "<policies><inbound/></policies>"
+policyFragments:
+  - {{ id: common, description: shared, value: "<fragment/>" }}
+apis:
+  - id: a
+    serviceUrl: http://x
+    policy: "<policies><inbound><base/><include-fragment fragment-id='common'/></inbound></policies>"
+    operations:
+      - {{ id: o, method: GET, urlTemplate: /, policy: "<policies/>" }}
+products:
+  - {{ id: p, apis: [a], policy: "<policies/>" }}
+certificates:
+  - id: tls
+    pem: {pem:?}
+    key: {key:?}
+gateways:
+  - id: g
+    locationData: {{ name: edge }}
+    primaryKey: k1
+    hostnameConfigurations: [{{ id: h, hostname: gw.example.com, certificateId: tls }}]
+    apis: [a]
+    certificateAuthorities: [{{ id: tls, isTrusted: true }}]
+"#,
+            pem = cert.pem(),
+            key = key.serialize_pem()
         );
+        let doc = Document::parse_valid(&yaml, DocumentFormat::Yaml).unwrap();
+        let resources = resources_of(&doc);
+        let paths: Vec<&str> = resources.iter().map(|(p, _)| p.as_str()).collect();
+        for want in [
+            "policies/policy",
+            "policyFragments/common",
+            "apis/a/policies/policy",
+            "apis/a/operations/o/policies/policy",
+            "products/p/policies/policy",
+            "gateways/g/hostnameConfigurations/h",
+            "gateways/g/apis/a",
+            "gateways/g/certificateAuthorities/tls",
+        ] {
+            assert!(paths.contains(&want), "{want} missing from {paths:?}");
+        }
+        let back = document_of(&stored(resources)).unwrap();
+        assert_eq!(back, doc);
     }
 
     #[test]

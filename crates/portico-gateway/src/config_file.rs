@@ -46,7 +46,8 @@ pub struct FileSource {
     path: PathBuf,
     gateway: Gateway,
     revision: u64,
-    last_text: Option<String>,
+    /// The last document applied, with its referenced files read in.
+    last: Option<Document>,
     /// Kept alive for as long as changes should be seen.
     _watcher: notify::RecommendedWatcher,
     changes: mpsc::UnboundedReceiver<()>,
@@ -77,7 +78,7 @@ impl FileSource {
             path,
             gateway,
             revision: 0,
-            last_text: None,
+            last: None,
             _watcher: watcher,
             changes,
         };
@@ -101,21 +102,12 @@ impl FileSource {
 
     fn try_load(&mut self) -> Result<bool, LoadError> {
         let path = self.path.clone();
-        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if self.last_text.as_deref() == Some(text.as_str()) {
+        let doc = read_document(&path)?;
+        if self.last.as_ref() == Some(&doc) {
             return Ok(false);
         }
-        if text.trim().is_empty() {
-            // Almost always a file caught mid-write; serving nothing is never what was meant.
-            return Err(LoadError::Empty { path });
-        }
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let snapshot = Document::parse(&text, DocumentFormat::detect(name, &text))
-            .and_then(|doc| Snapshot::new(self.revision + 1, doc))
-            .map_err(|errors| LoadError::Invalid {
+        let snapshot =
+            Snapshot::new(self.revision + 1, doc).map_err(|errors| LoadError::Invalid {
                 path: path.clone(),
                 errors,
             })?;
@@ -126,7 +118,7 @@ impl FileSource {
                 message,
             })?;
         self.revision = snapshot.revision();
-        self.last_text = Some(text);
+        self.last = Some(snapshot.document().clone());
         Ok(true)
     }
 
@@ -152,6 +144,31 @@ impl FileSource {
             }
         }
     }
+}
+
+/// Reads a declarative document and the files it references (`policyFile`, `pemFile`, …,
+/// relative to the document's folder). The result is parsed but not yet validated.
+pub fn read_document(path: &Path) -> Result<Document, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    if text.trim().is_empty() {
+        // Almost always a file caught mid-write; serving nothing is never what was meant.
+        return Err(LoadError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let invalid = |errors| LoadError::Invalid {
+        path: path.to_owned(),
+        errors,
+    };
+    let mut doc = Document::parse(&text, DocumentFormat::detect(name, &text)).map_err(invalid)?;
+    let dir = watch_dir(path);
+    doc.resolve_files(&mut |file: &str| std::fs::read(dir.join(file)).map_err(|e| e.to_string()))
+        .map_err(invalid)?;
+    Ok(doc)
 }
 
 fn watch_dir(path: &Path) -> &Path {

@@ -3,7 +3,10 @@
 //! type errors with line and column; [`Document::validate`] then checks meaning and reports
 //! every problem by field path.
 
+use crate::certificates::Certificate;
 use crate::errors::{ConfigError, ConfigErrors};
+use crate::gateways::Gateway;
+use crate::policies::PolicyFragment;
 use crate::resources::{Api, Backend, NamedValue, Product, Subscription};
 use serde::{Deserialize, Serialize};
 
@@ -34,26 +37,28 @@ impl DocumentFormat {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Document {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apis: Vec<Api>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<Product>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subscriptions: Vec<Subscription>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backends: Vec<Backend>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub named_values: Vec<NamedValue>,
-    /// Collections design.md names that this version cannot enforce yet. They are accepted
-    /// by the parser only so that validation can refuse them by name.
-    #[serde(default, skip_serializing)]
-    pub policy: Option<serde_json::Value>,
-    #[serde(default, skip_serializing)]
-    pub policy_fragments: Option<serde_json::Value>,
-    #[serde(default, skip_serializing)]
-    pub certificates: Option<serde_json::Value>,
-    #[serde(default, skip_serializing)]
-    pub gateways: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_fragments: Vec<PolicyFragment>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<Certificate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<Gateway>,
+    /// The global policy (`<policies>…</policies>`), inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The global policy in a file, relative to this document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_file: Option<String>,
 }
 
 impl Document {

@@ -5,16 +5,24 @@
 //! the gateway and control-plane crates; they hand text to [`Document::parse`] and get back
 //! either a document or every problem found in it, each with its line, column or field path.
 
+mod certificates;
 mod document;
 mod errors;
+mod files;
+mod gateways;
+mod policies;
 mod resources;
 mod secret;
 mod snapshot;
 pub mod template;
 mod validate;
 
+pub use certificates::{Certificate, CertificateInfo, ParsedCertificate};
 pub use document::{Document, DocumentFormat};
 pub use errors::{ConfigError, ConfigErrors};
+pub use files::FileError;
+pub use gateways::{CertificateAuthority, Gateway, HostnameConfiguration, LocationData};
+pub use policies::PolicyFragment;
 pub use resources::{
     Api, Backend, BackendProtocol, BackendTls, BackendType, NamedValue, Operation, Product,
     Protocol, Subscription, SubscriptionKeyParameterNames, SubscriptionScope, SubscriptionState,

@@ -13,18 +13,18 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Api {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Path prefix under the gateway's root, without leading slash; may be empty.
     #[serde(default)]
     pub path: String,
     /// Base URL of the backend. Exactly one of `serviceUrl` and `backendId` is set.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_url: Option<String>,
     /// Portico extension: forward to the `backends` entry with this id instead of a URL.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_id: Option<String>,
     /// Schemes clients may use. Portico defaults to both `http` and `https`.
     #[serde(default = "default_protocols")]
@@ -35,6 +35,13 @@ pub struct Api {
     pub subscription_key_parameter_names: SubscriptionKeyParameterNames,
     #[serde(default)]
     pub operations: Vec<Operation>,
+    /// This scope's policy document (`<policies>…</policies>`), inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The policy document in a file, relative to the declarative document; loaders replace
+    /// it with `policy` before validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_file: Option<String>,
 }
 
 /// A client-facing scheme an API accepts.
@@ -87,14 +94,21 @@ fn default_key_query() -> String {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Operation {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// HTTP method, or `*` for any method.
     pub method: String,
     /// Template such as `/users/{id}`, `/search?q={q}` or `/files/*`.
     pub url_template: String,
+    /// This scope's policy document (`<policies>…</policies>`), inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The policy document in a file, relative to the declarative document; loaders replace
+    /// it with `policy` before validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_file: Option<String>,
 }
 
 /// A product: a bundle of APIs that subscriptions can be scoped to.
@@ -102,13 +116,20 @@ pub struct Operation {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Product {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Ids of the APIs in this product.
     #[serde(default)]
     pub apis: Vec<String>,
+    /// This scope's policy document (`<policies>…</policies>`), inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The policy document in a file, relative to the declarative document; loaders replace
+    /// it with `policy` before validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_file: Option<String>,
 }
 
 /// A subscription: a named pair of keys granting access to a scope.
@@ -116,14 +137,14 @@ pub struct Product {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Subscription {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// `/apis`, `/apis/{apiId}` or `/products/{productId}`.
     pub scope: String,
     #[serde(default)]
     pub state: SubscriptionState,
     pub primary_key: Secret,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secondary_key: Option<Secret>,
 }
 
@@ -171,7 +192,7 @@ impl SubscriptionScope {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Backend {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub url: String,
     #[serde(default)]
@@ -224,7 +245,7 @@ impl Default for BackendTls {
 pub struct NamedValue {
     pub id: String,
     /// The name policies use; defaults to the id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     pub value: Secret,
     /// Secret values are never shown in logs, errors or exports.

@@ -11,6 +11,9 @@ use crate::resources::{
 use crate::template::UrlTemplate;
 use std::collections::{HashMap, HashSet};
 
+mod gateways;
+mod policies;
+
 /// Longest identifier accepted, as APIM's resource names.
 const MAX_ID_LEN: usize = 256;
 /// Longest subscription key accepted.
@@ -22,12 +25,14 @@ impl Document {
     /// Checks the whole document and returns every problem found.
     pub fn validate(&self) -> Result<(), ConfigErrors> {
         let mut v = Validator::default();
-        v.unsupported(self);
         let backend_ids = v.backends(&self.backends);
         let api_ids = v.apis(&self.apis, &backend_ids);
         let product_ids = v.products(&self.products, &api_ids);
         v.subscriptions(&self.subscriptions, &api_ids, &product_ids);
         v.named_values(&self.named_values);
+        v.policies(self);
+        let certificates = v.certificates(&self.certificates);
+        v.gateways(&self.gateways, &api_ids, &certificates);
         if v.errors.is_empty() {
             Ok(())
         } else {
@@ -49,27 +54,6 @@ impl Validator {
     /// A clash with another resource (see [`ConfigError::conflict`]).
     fn conflict(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(ConfigError::conflict(path, message));
-    }
-
-    fn unsupported(&mut self, doc: &Document) {
-        let not_yet = [
-            ("policy", doc.policy.is_some(), "policies"),
-            (
-                "policyFragments",
-                doc.policy_fragments.is_some(),
-                "policy fragments",
-            ),
-            ("certificates", doc.certificates.is_some(), "certificates"),
-            ("gateways", doc.gateways.is_some(), "gateway resources"),
-        ];
-        for (field, present, what) in not_yet {
-            if present {
-                self.error(
-                    field,
-                    format!("{what} are not supported by this version of Portico yet; remove `{field}` from the document"),
-                );
-            }
-        }
     }
 
     /// Checks an id and that it is unique among `seen`; returns whether it is usable.
@@ -503,19 +487,5 @@ apis:
         )
         .unwrap_err();
         assert!(all.all_conflicts(), "a duplicate path is a conflict: {all}");
-    }
-
-    #[test]
-    fn collections_not_yet_supported_are_refused_by_name() {
-        let errs = errors("policy: \"<policies/>\"\ncertificates: []\n");
-        assert!(
-            errs.iter()
-                .any(|e| e.starts_with("policy:") && e.contains("not supported")),
-            "{errs:?}"
-        );
-        assert!(
-            errs.iter().any(|e| e.starts_with("certificates:")),
-            "{errs:?}"
-        );
     }
 }
