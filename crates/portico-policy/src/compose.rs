@@ -77,9 +77,13 @@ impl Fragments {
         let mut errors = Vec::new();
         let mut out = ResolvedDocument::default();
         for s in Section::ALL {
-            let Some(nodes) = doc.section(s) else { continue };
+            let Some(nodes) = doc.section(s) else {
+                continue;
+            };
             let expanded = expand(nodes, &origin, &mut errors, &mut |id| {
-                self.get(id).map(<[_]>::to_vec).ok_or_else(|| unknown_fragment(id))
+                self.get(id)
+                    .map(<[_]>::to_vec)
+                    .ok_or_else(|| unknown_fragment(id))
             });
             section::check(&expanded, s, &mut errors);
             *out.0.section_mut(s) = Some(expanded);
@@ -133,7 +137,8 @@ impl Resolver<'_> {
                     chain.join(" → ")
                 ));
             }
-            self.fragment(inner, stack).ok_or_else(|| unknown_fragment(inner))
+            self.fragment(inner, stack)
+                .ok_or_else(|| unknown_fragment(inner))
         });
         stack.pop();
         self.errors.extend(errors);

@@ -36,7 +36,11 @@ impl NamedValue {
 
 impl fmt::Debug for NamedValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: &dyn fmt::Debug = if self.secret { &"<secret>" } else { &self.value };
+        let shown: &dyn fmt::Debug = if self.secret {
+            &"<secret>"
+        } else {
+            &self.value
+        };
         f.debug_struct("NamedValue")
             .field("value", shown)
             .field("secret", &self.secret)
@@ -128,7 +132,8 @@ pub(crate) fn substitute(
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 256
-        && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
 }
 
 #[cfg(test)]

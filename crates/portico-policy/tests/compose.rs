@@ -44,7 +44,11 @@ fn base_inserts_the_parent_where_it_stands() {
     let f = Fragments::default();
     let global = resolve(&doc(&format!("<base/>{}", set("g"))), Scope::Global, &f);
     let product = resolve(&doc(&format!("{}<base/>", set("p"))), Scope::Product, &f);
-    let api = resolve(&doc(&format!("{}<base/>{}", set("a1"), set("a2"))), Scope::Api, &f);
+    let api = resolve(
+        &doc(&format!("{}<base/>{}", set("a1"), set("a2"))),
+        Scope::Api,
+        &f,
+    );
     let op = resolve(&doc(&format!("<base/>{}", set("o"))), Scope::Operation, &f);
     let all = Scopes {
         global: Some(&global),
@@ -57,12 +61,18 @@ fn base_inserts_the_parent_where_it_stands() {
     assert_eq!(p.inbound[0].origin.as_deref(), Some("API scope"));
 
     // No product (no subscription): the API's <base/> reaches the global scope.
-    let p = compose(&Scopes { product: None, ..all });
+    let p = compose(&Scopes {
+        product: None,
+        ..all
+    });
     assert_eq!(vars(&p.inbound), ["a1", "g", "a2", "o"]);
 
     // A section without <base/> drops everything above it.
     let alone = resolve(&doc(&set("only")), Scope::Operation, &f);
-    let p = compose(&Scopes { operation: Some(&alone), ..all });
+    let p = compose(&Scopes {
+        operation: Some(&alone),
+        ..all
+    });
     assert_eq!(vars(&p.inbound), ["only"]);
 }
 
@@ -81,33 +91,58 @@ fn absent_sections_inherit_and_empty_backend_is_left_to_the_executor() {
         ..Scopes::default()
     });
     assert_eq!(vars(p.section(Section::Backend)), ["forward-request"]);
-    assert!(p.outbound.is_empty(), "an empty <outbound/> without <base/> inherits nothing");
+    assert!(
+        p.outbound.is_empty(),
+        "an empty <outbound/> without <base/> inherits nothing"
+    );
     assert!(compose(&Scopes::default()).backend.is_empty());
 }
 
 #[test]
 fn fragments_expand_everywhere_including_nested() {
     let f = fragments(&[
-        ("outer", &format!(r#"<fragment>{}<include-fragment fragment-id="inner"/></fragment>"#, set("o"))),
+        (
+            "outer",
+            &format!(
+                r#"<fragment>{}<include-fragment fragment-id="inner"/></fragment>"#,
+                set("o")
+            ),
+        ),
         ("inner", &format!("<fragment>{}</fragment>", set("i"))),
     ])
     .unwrap();
     let api = resolve(
-        &doc(r#"<choose><when condition="true"><include-fragment fragment-id="outer"/></when></choose>"#),
+        &doc(
+            r#"<choose><when condition="true"><include-fragment fragment-id="outer"/></when></choose>"#,
+        ),
         Scope::Api,
         &f,
     );
-    let p = compose(&Scopes { api: Some(&api), ..Scopes::default() });
-    let Policy::Choose(c) = &p.inbound[0].policy else { panic!() };
+    let p = compose(&Scopes {
+        api: Some(&api),
+        ..Scopes::default()
+    });
+    let Policy::Choose(c) = &p.inbound[0].policy else {
+        panic!()
+    };
     assert_eq!(vars(&c.whens[0].policies), ["o", "i"]);
-    assert_eq!(c.whens[0].policies[1].origin.as_deref(), Some("fragment `inner`"));
+    assert_eq!(
+        c.whens[0].policies[1].origin.as_deref(),
+        Some("fragment `inner`")
+    );
 }
 
 #[test]
 fn unknown_and_cyclic_fragments_are_errors_naming_them() {
     let cyc = fragments(&[
-        ("a", r#"<fragment><include-fragment fragment-id="b"/></fragment>"#),
-        ("b", r#"<fragment><include-fragment fragment-id="a"/></fragment>"#),
+        (
+            "a",
+            r#"<fragment><include-fragment fragment-id="b"/></fragment>"#,
+        ),
+        (
+            "b",
+            r#"<fragment><include-fragment fragment-id="a"/></fragment>"#,
+        ),
     ])
     .unwrap_err()
     .to_string();
@@ -115,7 +150,10 @@ fn unknown_and_cyclic_fragments_are_errors_naming_them() {
 
     let f = Fragments::default();
     let e = f
-        .resolve(&PolicyDocument::parse(&doc(r#"<include-fragment fragment-id="nope"/>"#)).unwrap(), Scope::Api)
+        .resolve(
+            &PolicyDocument::parse(&doc(r#"<include-fragment fragment-id="nope"/>"#)).unwrap(),
+            Scope::Api,
+        )
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -128,8 +166,16 @@ fn unknown_and_cyclic_fragments_are_errors_naming_them() {
 fn fragment_policies_are_checked_against_the_section_they_land_in() {
     let f = fragments(&[("fwd", "<fragment>\n  <forward-request/>\n</fragment>")]).unwrap();
     let e = f
-        .resolve(&PolicyDocument::parse(&doc(r#"<include-fragment fragment-id="fwd"/>"#)).unwrap(), Scope::Api)
+        .resolve(
+            &PolicyDocument::parse(&doc(r#"<include-fragment fragment-id="fwd"/>"#)).unwrap(),
+            Scope::Api,
+        )
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("fragment `fwd`: line 2, column 3: <forward-request>: not allowed in <inbound>"), "{e}");
+    assert!(
+        e.starts_with(
+            "fragment `fwd`: line 2, column 3: <forward-request>: not allowed in <inbound>"
+        ),
+        "{e}"
+    );
 }

@@ -7,14 +7,13 @@ use std::path::PathBuf;
 
 use portico_policy::{NamedValue, NamedValues, PolicyDocument, PolicyError};
 
-/// Policies that compile today (the expression language has not landed: every policy with an
-/// expression fails).
-const FLOOR: usize = 0;
-/// Policies whose only errors are expressions: what the XML layer accepts today.
+/// Policies that compile or whose only errors are expressions: what the XML layer accepts
+/// today (0 compile fully until the expression language lands). Raise it as policies land.
 const STRUCTURAL_FLOOR: usize = 15;
 
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/apim-policy-snippets/examples")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus/apim-policy-snippets/examples")
 }
 
 /// Snippets reference named values their readers are told to create; give each one a
@@ -31,12 +30,19 @@ fn placeholder_named_values(xml: &str) -> NamedValues {
 
 /// What a report groups failures by: the refused policy, or the kind of error.
 fn construct(e: &PolicyError) -> String {
-    let policy = e.policy.as_deref().map(|p| format!("<{p}>")).unwrap_or_default();
+    let policy = e
+        .policy
+        .as_deref()
+        .map(|p| format!("<{p}>"))
+        .unwrap_or_default();
     if e.message.starts_with("expression does not compile") {
         "expression".to_owned()
     } else if e.message.starts_with("malformed XML") {
         "malformed XML".to_owned()
-    } else if e.message.starts_with(portico_policy::policies::NOT_SUPPORTED) {
+    } else if e
+        .message
+        .starts_with(portico_policy::policies::NOT_SUPPORTED)
+    {
         policy
     } else {
         format!("{policy} {}", e.message)
@@ -84,9 +90,14 @@ fn snippet_corpus_compiles() {
     println!("\ncompiled {ok} of {total} ({}%)", ok * 100 / total.max(1));
     let structural = ok + structural_ok;
     println!("accepted apart from expressions: {structural} of {total}");
-    print_top("top refused constructs (first refusal per policy):", first_refused);
-    print_top("top refused constructs besides expressions:", first_non_expr);
-    assert!(ok >= FLOOR, "only {ok} of {total} compile, floor is {FLOOR}");
+    print_top(
+        "top refused constructs (first refusal per policy):",
+        first_refused,
+    );
+    print_top(
+        "top refused constructs besides expressions:",
+        first_non_expr,
+    );
     assert!(
         structural >= STRUCTURAL_FLOOR,
         "only {structural} of {total} pass the XML layer, floor is {STRUCTURAL_FLOOR}"

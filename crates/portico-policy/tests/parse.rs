@@ -54,15 +54,23 @@ fn parses_flow_and_transformation_policies() {
         ]
     );
     assert_eq!(inbound[1].position, Position::new(4, 9));
-    let Policy::SetHeader(h) = &inbound[1].policy else { panic!() };
+    let Policy::SetHeader(h) = &inbound[1].policy else {
+        panic!()
+    };
     assert_eq!(h.exists_action, ExistsAction::Append);
     let values: Vec<_> = h.values.iter().map(|v| v.as_literal().unwrap()).collect();
     assert_eq!(values, ["1", "2"]);
-    let Policy::SetBackendService(b) = &inbound[5].policy else { panic!() };
+    let Policy::SetBackendService(b) = &inbound[5].policy else {
+        panic!()
+    };
     assert!(matches!(&b.target, BackendTarget::BackendId(id) if id.as_literal() == Some("pool")));
-    let Policy::Choose(c) = &inbound[6].policy else { panic!() };
+    let Policy::Choose(c) = &inbound[6].policy else {
+        panic!()
+    };
     assert!(matches!(c.whens[0].condition, Param::Value(true)));
-    let Policy::ForwardRequest(f) = &doc.backend.as_ref().unwrap()[0].policy else { panic!() };
+    let Policy::ForwardRequest(f) = &doc.backend.as_ref().unwrap()[0].policy else {
+        panic!()
+    };
     assert_eq!(f.timeout_seconds.as_value(), Some(20));
     assert_eq!(f.buffer_request_body.as_value(), Some(false));
 }
@@ -113,16 +121,33 @@ fn malformed_xml_has_a_position() {
 
 #[test]
 fn refusals_name_what_to_do() {
-    let m = messages(r#"<policies><inbound><set-body template="liquid">{{body}}</set-body><forward-request timeout-ms="5"/><set-backend-service sf-partition-key="1" base-url="http://x"/></inbound></policies>"#);
-    assert!(m.iter().any(|m| m.contains("liquid templates are not supported")), "{m:#?}");
-    assert!(m.iter().any(|m| m.contains("timeout-ms attribute is not supported")), "{m:#?}");
-    assert!(m.iter().any(|m| m.contains("sf-partition-key attribute is not supported")), "{m:#?}");
+    let m = messages(
+        r#"<policies><inbound><set-body template="liquid">{{body}}</set-body><forward-request timeout-ms="5"/><set-backend-service sf-partition-key="1" base-url="http://x"/></inbound></policies>"#,
+    );
+    assert!(
+        m.iter()
+            .any(|m| m.contains("liquid templates are not supported")),
+        "{m:#?}"
+    );
+    assert!(
+        m.iter()
+            .any(|m| m.contains("timeout-ms attribute is not supported")),
+        "{m:#?}"
+    );
+    assert!(
+        m.iter()
+            .any(|m| m.contains("sf-partition-key attribute is not supported")),
+        "{m:#?}"
+    );
 }
 
 #[test]
 fn base_belongs_directly_in_a_section_and_not_in_fragments() {
     let m = messages("<policies><inbound><choose><when condition=\"true\"><base/></when></choose></inbound></policies>");
-    assert!(m[0].contains("<base/> belongs directly in a section"), "{m:?}");
+    assert!(
+        m[0].contains("<base/> belongs directly in a section"),
+        "{m:?}"
+    );
     let e = Fragment::parse("<fragment><base/></fragment>").unwrap_err();
     assert!(e.to_string().contains("belongs directly in a section"));
 }
@@ -136,7 +161,10 @@ fn expression_errors_point_into_the_document() {
     assert_eq!(first.policy.as_deref(), Some("set-variable"));
     assert_eq!(first.position.line, 3);
     assert!((32..=44).contains(&first.position.column), "{first}");
-    assert!(first.message.starts_with("expression does not compile"), "{first}");
+    assert!(
+        first.message.starts_with("expression does not compile"),
+        "{first}"
+    );
 }
 
 #[test]
@@ -147,20 +175,30 @@ fn named_values_are_substituted_and_secrets_never_shown() {
     nv.insert("bad-timeout", NamedValue::new("hunter3", true));
     let xml = r#"<policies><inbound><set-backend-service base-url="{{backend}}/v1" /><set-header name="k"><value>{{key}}</value></set-header></inbound></policies>"#;
     let doc = PolicyDocument::parse_with(xml, &nv).unwrap();
-    let Policy::SetBackendService(b) = &doc.inbound.as_ref().unwrap()[0].policy else { panic!() };
-    assert!(matches!(&b.target, BackendTarget::BaseUrl(u) if u.as_literal() == Some("https://example.com/v1")));
+    let Policy::SetBackendService(b) = &doc.inbound.as_ref().unwrap()[0].policy else {
+        panic!()
+    };
+    assert!(
+        matches!(&b.target, BackendTarget::BaseUrl(u) if u.as_literal() == Some("https://example.com/v1"))
+    );
     assert!(!format!("{doc:?}").contains("hunter2"));
 
     let bad = r#"<policies><backend><forward-request timeout="{{bad-timeout}}" /></backend><inbound><set-variable name="a" value="{{missing}}" /></inbound></policies>"#;
-    let e = PolicyDocument::parse_with(bad, &nv).unwrap_err().to_string();
+    let e = PolicyDocument::parse_with(bad, &nv)
+        .unwrap_err()
+        .to_string();
     assert!(!e.contains("hunter3"), "{e}");
-    assert!(e.contains("timeout must be a number of seconds, not `a secret named value`"), "{e}");
+    assert!(
+        e.contains("timeout must be a number of seconds, not `a secret named value`"),
+        "{e}"
+    );
     assert!(e.contains("unknown named value `{{missing}}`"), "{e}");
 }
 
 #[test]
 fn sections_may_be_missing_or_in_any_order() {
-    let doc = PolicyDocument::parse("<policies><outbound/><inbound><base/></inbound></policies>").unwrap();
+    let doc = PolicyDocument::parse("<policies><outbound/><inbound><base/></inbound></policies>")
+        .unwrap();
     assert!(doc.backend.is_none());
     assert_eq!(doc.outbound.as_deref().map(<[_]>::len), Some(0));
     let m = messages("<policies><inbound/><inbound/><middle/></policies>");

@@ -145,7 +145,10 @@ pub(super) fn set_body(el: &El<'_, '_>) -> Option<SetBody> {
     let mut a = el.attrs();
     let liquid = a.choice("template", &[("liquid", true), ("none", false)]);
     let xsi_nil = a
-        .choice("xsi-nil", &[("blank", XsiNil::Blank), ("null", XsiNil::Null)])
+        .choice(
+            "xsi-nil",
+            &[("blank", XsiNil::Blank), ("null", XsiNil::Null)],
+        )
         .unwrap_or(XsiNil::Blank);
     let parse_date = a.flag("parse-date");
     a.finish();

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 pub use flow::{Choose, IncludeFragment, ReturnResponse, When};
 pub use message::{
-    ExistsAction, FindAndReplace, MockResponse, SetBody, SetHeader, SetQueryParameter,
-    SetStatus, SetVariable, XsiNil,
+    ExistsAction, FindAndReplace, MockResponse, SetBody, SetHeader, SetQueryParameter, SetStatus,
+    SetVariable, XsiNil,
 };
 pub use observe::{Dimension, EmitMetric, Severity, Trace, TraceMetadata};
 pub use routing::{BackendTarget, ForwardRequest, RewriteUri, SetBackendService};
@@ -141,11 +141,15 @@ fn parse_policy(el: &El<'_, '_>, base_ok: bool) -> Option<Policy> {
         "trace" => observe::trace(el),
         "emit-metric" => observe::emit_metric(el),
         name if known::is_apim_policy(name) => {
-            el.error(format!("{NOT_SUPPORTED}: remove it or use a supported policy"));
+            el.error(format!(
+                "{NOT_SUPPORTED}: remove it or use a supported policy"
+            ));
             None
         }
         _ => {
-            el.error(format!("{UNKNOWN}: check the spelling against APIM's policy reference"));
+            el.error(format!(
+                "{UNKNOWN}: check the spelling against APIM's policy reference"
+            ));
             None
         }
     };

@@ -66,7 +66,11 @@ pub(super) fn trace(el: &El<'_, '_>) -> Option<Policy> {
         has_message = true;
         message = el.text(true);
     }
-    let children: Vec<_> = if legacy { Vec::new() } else { el.children().collect() };
+    let children: Vec<_> = if legacy {
+        Vec::new()
+    } else {
+        el.children().collect()
+    };
     for child in children {
         match child.name() {
             "message" if !has_message => {
@@ -122,7 +126,9 @@ pub(super) fn emit_metric(el: &El<'_, '_>) -> Option<Policy> {
         el.error("needs at least one <dimension name=\"…\"/>");
     }
     if dimensions.len() > MAX_DIMENSIONS {
-        el.error(format!("has more than {MAX_DIMENSIONS} dimensions, APIM's limit"));
+        el.error(format!(
+            "has more than {MAX_DIMENSIONS} dimensions, APIM's limit"
+        ));
     }
     Some(Policy::EmitMetric(EmitMetric {
         name: name?,

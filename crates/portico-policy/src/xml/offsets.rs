@@ -148,7 +148,10 @@ mod tests {
         let text = "ab\nçd\ne";
         let idx = LineIndex::new(text);
         assert_eq!(idx.position(text, 0), Position::new(1, 1));
-        assert_eq!(idx.position(text, text.find('d').unwrap()), Position::new(2, 2));
+        assert_eq!(
+            idx.position(text, text.find('d').unwrap()),
+            Position::new(2, 2)
+        );
         assert_eq!(idx.position(text, text.len()), Position::new(3, 2));
     }
 }

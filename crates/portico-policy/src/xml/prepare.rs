@@ -46,7 +46,9 @@ fn blank(b: &[u8], out: &mut [u8], start: usize, end: usize, quote: Option<u8>) 
     for j in start..end {
         let c = b[j];
         let breaks_xml = c == b'<'
-            || (c == b'&' && std::str::from_utf8(&b[j..end.min(j + 12)]).map_or(true, |s| entity_at(s).is_none()))
+            || (c == b'&'
+                && std::str::from_utf8(&b[j..end.min(j + 12)])
+                    .map_or(true, |s| entity_at(s).is_none()))
             || Some(c) == quote;
         if breaks_xml {
             out[j] = b' ';
@@ -86,14 +88,21 @@ fn skip_markup(b: &[u8], i: usize, out: &mut [u8]) -> usize {
                     _ => None,
                 };
                 if let Some(end) = expr_end {
-                    let close = end + b[end..].iter().take_while(|c| c.is_ascii_whitespace()).count();
+                    let close = end
+                        + b[end..]
+                            .iter()
+                            .take_while(|c| c.is_ascii_whitespace())
+                            .count();
                     if b.get(close) == Some(&q) {
                         blank(b, out, start, end, Some(q));
                         j = close + 1;
                         continue;
                     }
                 }
-                j = b[start..].iter().position(|&c| c == q).map_or(b.len(), |p| start + p + 1);
+                j = b[start..]
+                    .iter()
+                    .position(|&c| c == q)
+                    .map_or(b.len(), |p| start + p + 1);
             }
             _ => j += 1,
         }
@@ -159,7 +168,10 @@ fn scan_code(b: &[u8], mut i: usize, depth: usize) -> Option<usize> {
                 }
             }
             b'/' if b.get(i + 1) == Some(&b'/') => {
-                i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p);
+                i = b[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(b.len(), |p| i + p);
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 i = find(b, i + 2, b"*/").map_or(b.len(), |e| e + 2);
@@ -191,7 +203,14 @@ fn string_prefix(b: &[u8], i: usize) -> (bool, bool, usize) {
 
 /// Scans a string or character literal whose opening quote (possibly an entity ending at
 /// `i`) is at `i`; returns the offset after its closing quote.
-fn scan_string(b: &[u8], i: usize, quote: u8, verbatim: bool, interpolated: bool, depth: usize) -> Option<usize> {
+fn scan_string(
+    b: &[u8],
+    i: usize,
+    quote: u8,
+    verbatim: bool,
+    interpolated: bool,
+    depth: usize,
+) -> Option<usize> {
     let mut j = i + char_at(b, i).1;
     while j < b.len() {
         let (c, len) = char_at(b, j);

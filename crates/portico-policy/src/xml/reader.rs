@@ -188,7 +188,9 @@ impl<'a, 'i> El<'a, 'i> {
             // CDATA (or text split by comments): positions inside are approximate.
             let text: String = texts.iter().filter_map(|t| t.text()).collect();
             let map = OffsetMap::default();
-            return self.cx.value_from(&text, &map, range.start, self.name(), trim);
+            return self
+                .cx
+                .value_from(&text, &map, range.start, self.name(), trim);
         }
         self.cx.value(range, self.name(), trim)
     }
@@ -201,7 +203,11 @@ impl<'a, 'i> El<'a, 'i> {
     /// Reports everything inside an element that must be empty.
     pub(crate) fn expect_empty(&self) {
         self.refuse_children();
-        if self.node.children().any(|c| c.is_text() && !c.text().unwrap_or("").trim().is_empty()) {
+        if self
+            .node
+            .children()
+            .any(|c| c.is_text() && !c.text().unwrap_or("").trim().is_empty())
+        {
             self.error("must be empty");
         }
     }
@@ -223,11 +229,16 @@ impl<'a, 'i> Attrs<'a, 'i> {
     }
 
     fn find(&self, name: &str) -> Option<roxmltree::Attribute<'a, 'i>> {
-        self.el.node.attributes().find(|a| a.name() == name && a.namespace().is_none())
+        self.el
+            .node
+            .attributes()
+            .find(|a| a.name() == name && a.namespace().is_none())
     }
 
     fn attr_error(&self, attr: &roxmltree::Attribute<'_, '_>, message: String) {
-        self.el.cx.error(attr.range().start, Some(self.el.name()), message);
+        self.el
+            .cx
+            .error(attr.range().start, Some(self.el.name()), message);
     }
 
     /// An optional value, literal or expression.
@@ -266,14 +277,21 @@ impl<'a, 'i> Attrs<'a, 'i> {
             }
             return None;
         };
-        match self.el.cx.value(attr.range_value(), self.el.name(), false)? {
+        match self
+            .el
+            .cx
+            .value(attr.range_value(), self.el.name(), false)?
+        {
             Template::Literal(l) if !l.as_str().trim().is_empty() => Some(l.as_str().to_owned()),
             Template::Literal(_) => {
                 self.attr_error(&attr, format!("{name} must not be empty"));
                 None
             }
             Template::Expr(_) => {
-                self.attr_error(&attr, format!("{name} must be a fixed value, not an expression"));
+                self.attr_error(
+                    &attr,
+                    format!("{name} must be a fixed value, not an expression"),
+                );
                 None
             }
         }
@@ -287,12 +305,20 @@ impl<'a, 'i> Attrs<'a, 'i> {
         valid: impl Fn(&T) -> bool,
     ) -> Option<Param<T>> {
         let attr = self.raw(name)?;
-        match self.el.cx.value(attr.range_value(), self.el.name(), false)? {
+        match self
+            .el
+            .cx
+            .value(attr.range_value(), self.el.name(), false)?
+        {
             Template::Expr(e) => Some(Param::Expr(e)),
             Template::Literal(l) => match l.as_str().trim().parse::<T>() {
                 Ok(v) if valid(&v) => Some(Param::Value(v)),
                 _ => {
-                    let shown = if l.is_secret() { "a secret named value" } else { l.as_str() };
+                    let shown = if l.is_secret() {
+                        "a secret named value"
+                    } else {
+                        l.as_str()
+                    };
                     self.attr_error(&attr, format!("{name} must be {what}, not `{shown}`"));
                     None
                 }
@@ -307,7 +333,9 @@ impl<'a, 'i> Attrs<'a, 'i> {
         what: &str,
         valid: impl Fn(&T) -> bool,
     ) -> Option<Param<T>> {
-        self.require(name).then(|| self.param(name, what, valid)).flatten()
+        self.require(name)
+            .then(|| self.param(name, what, valid))
+            .flatten()
     }
 
     /// A typed value where APIM allows no expression.
@@ -321,7 +349,10 @@ impl<'a, 'i> Attrs<'a, 'i> {
             Param::Value(v) => Some(v),
             Param::Expr(_) => {
                 let attr = self.find(name)?;
-                self.attr_error(&attr, format!("{name} must be a fixed value, not an expression"));
+                self.attr_error(
+                    &attr,
+                    format!("{name} must be a fixed value, not an expression"),
+                );
                 None
             }
         }
@@ -330,7 +361,11 @@ impl<'a, 'i> Attrs<'a, 'i> {
     /// `true`/`false` (any case, as .NET parses it), or an expression.
     pub(crate) fn flag(&mut self, name: &'static str) -> Option<Param<bool>> {
         let attr = self.raw(name)?;
-        match self.el.cx.value(attr.range_value(), self.el.name(), false)? {
+        match self
+            .el
+            .cx
+            .value(attr.range_value(), self.el.name(), false)?
+        {
             Template::Expr(e) => Some(Param::Expr(e)),
             Template::Literal(l) => match l.as_str().trim().to_ascii_lowercase().as_str() {
                 "true" => Some(Param::Value(true)),
@@ -344,7 +379,11 @@ impl<'a, 'i> Attrs<'a, 'i> {
     }
 
     /// One of a fixed set of keywords (no expressions, as in APIM).
-    pub(crate) fn choice<T: Copy>(&mut self, name: &'static str, options: &[(&str, T)]) -> Option<T> {
+    pub(crate) fn choice<T: Copy>(
+        &mut self,
+        name: &'static str,
+        options: &[(&str, T)],
+    ) -> Option<T> {
         let attr = self.raw(name)?;
         let value = attr.value().trim();
         if let Some((_, v)) = options.iter().find(|(k, _)| k.eq_ignore_ascii_case(value)) {
@@ -364,7 +403,10 @@ impl<'a, 'i> Attrs<'a, 'i> {
         for &name in names {
             self.refused.push(name);
             if let Some(attr) = self.find(name) {
-                self.attr_error(&attr, format!("the {name} attribute is not supported by Portico yet{why}"));
+                self.attr_error(
+                    &attr,
+                    format!("the {name} attribute is not supported by Portico yet{why}"),
+                );
             }
         }
     }
@@ -373,7 +415,10 @@ impl<'a, 'i> Attrs<'a, 'i> {
     pub(crate) fn finish(self) {
         for attr in self.el.node.attributes() {
             let name = attr.name();
-            if attr.namespace().is_some() || self.seen.contains(&name) || self.refused.contains(&name) {
+            if attr.namespace().is_some()
+                || self.seen.contains(&name)
+                || self.refused.contains(&name)
+            {
                 continue;
             }
             let list = if self.seen.is_empty() {
