@@ -2,58 +2,11 @@
 //! (`PORTICO_TEST_POSTGRES`, default `postgres://postgres@127.0.0.1:5432/postgres`; each run
 //! creates and drops its own database). Every behaviour is checked on both.
 
-use portico_control::store::{
-    Change, Kind, Page, Precondition, ResourcePath, SqlStore, Store, StoreError,
-};
+mod common;
+
+use common::{on_both, path, put};
+use portico_control::store::{Change, Kind, Page, Precondition, SqlStore, Store, StoreError};
 use serde_json::json;
-
-fn path(p: &str) -> ResourcePath {
-    ResourcePath::parse(p).unwrap()
-}
-
-fn put(p: &str, properties: serde_json::Value) -> Change {
-    Change::Put {
-        path: path(p),
-        properties,
-        precondition: Precondition::None,
-    }
-}
-
-/// Runs `check` on a fresh SQLite store and a fresh PostgreSQL store.
-async fn on_both<F, Fut>(check: F)
-where
-    F: Fn(SqlStore) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqlStore::open(&format!("sqlite://{}/portico.db", dir.path().display()))
-        .await
-        .unwrap();
-    check(sqlite).await;
-
-    let admin_url = std::env::var("PORTICO_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let database = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL is needed for these tests ({admin_url}): {e}. Start it, or set PORTICO_TEST_POSTGRES.")
-    });
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{database}"),
-        None => unreachable!("a PostgreSQL URL has a path"),
-    };
-    let pg = SqlStore::open(&url).await.unwrap();
-    check(pg.clone()).await;
-    pg.close().await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {database}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn puts_version_resources_and_skip_unchanged_ones() {

@@ -1,16 +1,18 @@
 //! `portico control-plane --database URL`: the management API on a SQLite file or a
 //! PostgreSQL database. The admin token comes from `PORTICO_ADMIN_TOKEN`; without it, a
 //! SQLite control plane generates one on first start and keeps it beside the database file
-//! (mode 0600), and a PostgreSQL one refuses to start.
+//! (mode 0600), and a PostgreSQL one refuses to start. The master key that encrypts secrets
+//! at rest follows the same rule with `PORTICO_MASTER_KEY` and a `master-key` file.
 
 use crate::cli::ControlPlaneArgs;
 use crate::gateway_cmd::Signals;
 use anyhow::Context;
 use portico_control::api::{router, ApiState};
-use portico_control::store::SqlStore;
+use portico_control::master_key::{KeySource, MasterKey};
+use portico_control::store::{Backend, SealedStore, SqlStore, Store};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub fn run(args: ControlPlaneArgs) -> anyhow::Result<()> {
@@ -25,12 +27,10 @@ pub fn run(args: ControlPlaneArgs) -> anyhow::Result<()> {
 async fn serve(args: ControlPlaneArgs) -> anyhow::Result<()> {
     let mut signals = Signals::install()?;
     let token = admin_token(&args.database)?;
-    let store = SqlStore::open(&args.database)
-        .await
-        .context("opening the database (--database / PORTICO_DATABASE)")?;
+    let (store, backend) = open_store(&args.database).await?;
     let listener = bind_admin(args.admin_listen).await?;
-    tracing::info!(admin = %listener.local_addr()?, backend = ?store.backend(), "portico control plane started");
-    let app = router(ApiState::new(Arc::new(store), &token));
+    tracing::info!(admin = %listener.local_addr()?, ?backend, "portico control plane started");
+    let app = router(ApiState::new(store, &token));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { signals.wait().await })
         .await
@@ -45,6 +45,41 @@ pub async fn bind_admin(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net
         .with_context(|| format!("cannot listen on {addr} (--admin-listen / PORTICO_ADMIN_LISTEN)"))
 }
 
+/// Opens the store at `database` behind the seal that keeps its secrets encrypted, with the
+/// master key from `PORTICO_MASTER_KEY` or (SQLite) the `master-key` file beside the database.
+/// A key that does not match the stored secrets stops the start here.
+pub async fn open_store(database: &str) -> anyhow::Result<(Arc<dyn Store>, Backend)> {
+    let (key, source) = MasterKey::from_env_or_file(sqlite_dir(database).as_deref())?;
+    if let KeySource::Generated(file) = source {
+        eprintln!(
+            "portico: generated a master key in {} (mode 0600); back it up with the database: without it the secrets stored there cannot be read",
+            file.display()
+        );
+    }
+    let sql = SqlStore::open(database)
+        .await
+        .context("opening the database (--database / PORTICO_DATABASE)")?;
+    let backend = sql.backend();
+    let store = SealedStore::new(Arc::new(sql), &key);
+    store
+        .verify()
+        .await
+        .context("reading the stored configuration")?;
+    Ok((Arc::new(store), backend))
+}
+
+/// The directory of a `sqlite://PATH` database, where its generated files live; `None` for
+/// PostgreSQL.
+fn sqlite_dir(database: &str) -> Option<PathBuf> {
+    let db_path = database.strip_prefix("sqlite://")?;
+    let db_path = db_path.split('?').next().unwrap_or(db_path);
+    let dir = Path::new(db_path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Some(dir.to_owned())
+}
+
 /// `PORTICO_ADMIN_TOKEN`, or (for SQLite) the token kept beside the database file.
 pub fn admin_token(database: &str) -> anyhow::Result<String> {
     if let Ok(token) = std::env::var("PORTICO_ADMIN_TOKEN") {
@@ -54,16 +89,12 @@ pub fn admin_token(database: &str) -> anyhow::Result<String> {
         );
         return Ok(token);
     }
-    let Some(db_path) = database.strip_prefix("sqlite://") else {
+    let Some(dir) = sqlite_dir(database) else {
         anyhow::bail!(
             "set PORTICO_ADMIN_TOKEN: a PostgreSQL control plane does not generate its own token"
         );
     };
-    let db_path = db_path.split('?').next().unwrap_or(db_path);
-    let dir = Path::new(db_path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = dir.as_path();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let file = dir.join("admin-token");
     if let Ok(existing) = std::fs::read_to_string(&file) {

@@ -1,19 +1,18 @@
 //! `portico up`: the whole platform in one process. The control plane keeps its SQLite
-//! database and admin token in `--data-dir`; a built-in echo endpoint stands in for a backend;
-//! the gateway serves the store's configuration and picks up every change made through the
-//! management API at once. On first start the store is seeded with an Echo API, a `starter`
+//! database, admin token and master key in `--data-dir`; a built-in echo endpoint stands in
+//! for a backend; the gateway serves the store's configuration and picks up every change made
+//! through the management API at once. On first start the store is seeded with an Echo API, a `starter`
 //! product and a subscription whose key is printed with the `curl` to try.
 
 use crate::cli::UpArgs;
-use crate::control_cmd::{admin_token, bind_admin};
+use crate::control_cmd::{admin_token, bind_admin, open_store};
 use crate::gateway_cmd::{new_gateway, run_gateway, start_listeners, Signals};
 use anyhow::Context;
 use portico_control::api::{router, ApiState};
 use portico_control::seed::{demo_key, seed_if_empty};
 use portico_control::snapshot::compile;
-use portico_control::store::{SqlStore, Store};
+use portico_control::store::Store;
 use portico_gateway::Gateway;
-use std::sync::Arc;
 
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
     run_gateway(args.serve.workers, serve(args))
@@ -25,11 +24,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<Gateway> {
         .with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
     let database = format!("sqlite://{}/portico.db", args.data_dir.display());
     let token = admin_token(&database)?;
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::open(&database)
-            .await
-            .context("opening the store")?,
-    );
+    let (store, _) = open_store(&database).await?;
 
     let echo = tokio::net::TcpListener::bind(args.echo_listen)
         .await

@@ -9,9 +9,11 @@
 //! `portico-model` before committing.
 
 mod path;
+mod sealed;
 mod sql;
 
 pub use path::{CollectionPath, InvalidPath, Kind, ResourcePath};
+pub use sealed::{SealedStore, SENSITIVE};
 pub use sql::{Backend, SqlStore};
 
 use async_trait::async_trait;
