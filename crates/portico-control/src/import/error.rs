@@ -70,6 +70,15 @@ impl Problems {
         self.0.extend(e.problems);
     }
 
+    /// The value of a lookup that may fail without stopping the walk: `None` (recording the
+    /// problem) when it failed.
+    pub(crate) fn keep<T>(&mut self, result: Result<Option<T>, ImportError>) -> Option<T> {
+        result.unwrap_or_else(|e| {
+            self.push(e);
+            None
+        })
+    }
+
     /// `Ok(value)` when nothing was wrong.
     pub(crate) fn finish<T>(self, value: T) -> Result<T, ImportError> {
         if self.0.is_empty() {

@@ -4,12 +4,12 @@
 //! 3.x, `host`/`basePath`/`schemes` in 2.0) and in whether `paths` is required (3.1 allows a
 //! document of webhooks only).
 //!
-//! Problems in one path or operation do not stop the walk, so every one is reported; problems
-//! that leave nothing to walk (no version, `paths` not an object) stop it.
+//! Problems in one path or operation do not stop the walk, so every one is reported; only a
+//! document without a usable version stops it at once.
 
 use super::error::{child, ImportError, Problems};
 use super::ids::Ids;
-use super::params::{merge, parse_list, required_query};
+use super::params::{merge, parse_list, required_query, Parameter};
 use super::parse::key_text;
 use super::refs::resolve;
 use super::servers;
@@ -64,16 +64,9 @@ pub(crate) fn read(doc: &Value, want_service_url: bool) -> Result<Imported, Impo
     let mut imported = Imported::default();
     match doc.get("info") {
         None | Some(Value::Null) => {}
-        Some(Value::Mapping(_)) => {
-            let info = &doc["info"];
-            imported.title = text(info, "info", "title").unwrap_or_else(|e| {
-                problems.push(e);
-                None
-            });
-            imported.description = text(info, "info", "description").unwrap_or_else(|e| {
-                problems.push(e);
-                None
-            });
+        Some(info @ Value::Mapping(_)) => {
+            imported.title = problems.keep(text(info, "info", "title"));
+            imported.description = problems.keep(text(info, "info", "description"));
         }
         Some(_) => problems.push(ImportError::at("info", "must be an object")),
     }
@@ -82,24 +75,18 @@ pub(crate) fn read(doc: &Value, want_service_url: bool) -> Result<Imported, Impo
             Version::Swagger2 => servers::from_swagger_host(doc),
             Version::OpenApi30 | Version::OpenApi31 => servers::from_servers(doc),
         };
-        imported.service_url = url.unwrap_or_else(|e| {
-            problems.push(e);
-            None
-        });
+        imported.service_url = problems.keep(url);
     }
-    let paths = match doc.get("paths") {
-        Some(Value::Mapping(paths)) => Some(paths),
-        None | Some(Value::Null) if version == Version::OpenApi31 => None,
-        None | Some(Value::Null) => {
-            return Err(ImportError::at(
-                "paths",
-                "is required (an object of paths such as /pets)",
-            ))
+    match doc.get("paths") {
+        Some(Value::Mapping(paths)) => {
+            imported.operations = Walk::new(doc, &mut problems).paths(paths);
         }
-        Some(_) => return Err(ImportError::at("paths", "must be an object")),
-    };
-    if let Some(paths) = paths {
-        imported.operations = Walk::new(doc, &mut problems).paths(paths);
+        None | Some(Value::Null) if version == Version::OpenApi31 => {}
+        None | Some(Value::Null) => problems.push(ImportError::at(
+            "paths",
+            "is required (an object of paths such as /pets)",
+        )),
+        Some(_) => problems.push(ImportError::at("paths", "must be an object")),
     }
     problems.finish(imported)
 }
@@ -214,7 +201,7 @@ impl<'a> Walk<'a> {
         path_at: &str,
         key: &str,
         operation: &Value,
-        shared: &[super::params::Parameter],
+        shared: &[Parameter],
     ) -> Result<(), ImportError> {
         let at = child(path_at, key);
         if !operation.is_mapping() {
@@ -259,5 +246,83 @@ impl<'a> Walk<'a> {
             url_template,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_yaml(text: &str) -> Result<Imported, ImportError> {
+        read(&yaml_serde::from_str(text).unwrap(), true)
+    }
+
+    fn problem_paths(text: &str) -> Vec<String> {
+        let e = read_yaml(text).err().expect("refused");
+        e.problems().iter().map(|p| p.path.clone()).collect()
+    }
+
+    #[test]
+    fn versions() {
+        for (v, want) in [
+            ("openapi: 3.0.0", Version::OpenApi30),
+            ("openapi: '3.0'", Version::OpenApi30),
+            ("openapi: 3.1.1", Version::OpenApi31),
+            ("swagger: '2.0'", Version::Swagger2),
+            ("swagger: 2.0", Version::Swagger2),
+        ] {
+            assert_eq!(
+                version(&yaml_serde::from_str(v).unwrap()).unwrap(),
+                want,
+                "{v}"
+            );
+        }
+        for bad in [
+            "openapi: 3.2.0",
+            "openapi: 3.10.0",
+            "swagger: '1.2'",
+            "openapi: [3]",
+        ] {
+            assert!(
+                version(&yaml_serde::from_str(bad).unwrap()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_are_required_before_3_1() {
+        assert_eq!(problem_paths("openapi: 3.0.0\n"), ["paths"]);
+        assert_eq!(problem_paths("swagger: '2.0'\n"), ["paths"]);
+        assert!(read_yaml("openapi: 3.1.0\n").unwrap().operations.is_empty());
+    }
+
+    #[test]
+    fn problems_before_paths_are_kept() {
+        assert_eq!(
+            problem_paths(
+                "openapi: 3.0.0\ninfo: {title: [1]}\nservers: [{url: 'ftp://x'}]\npaths: 7\n"
+            ),
+            ["info.title", "servers[0].url", "paths"]
+        );
+    }
+
+    #[test]
+    fn a_top_level_that_is_not_an_object_is_refused() {
+        assert_eq!(problem_paths("- openapi\n"), [""]);
+    }
+
+    #[test]
+    fn method_keys_are_case_insensitive_and_others_ignored() {
+        let imported = read_yaml(
+            "openapi: 3.0.0\npaths:\n  /a:\n    GET: {}\n    summary: s\n    x-thing: {}\n    trace: {}\n",
+        )
+        .unwrap();
+        let methods: Vec<_> = imported
+            .operations
+            .iter()
+            .map(|o| o.method.as_str())
+            .collect();
+        assert_eq!(methods, ["GET", "TRACE"]);
     }
 }

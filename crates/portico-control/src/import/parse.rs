@@ -21,6 +21,8 @@ pub enum InputFormat {
 
 /// Parses the text as the given format.
 pub(crate) fn parse(text: &str, format: InputFormat) -> Result<Value, ImportError> {
+    // Editors on Windows save with a byte-order mark, which the JSON parser refuses.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let json = match format {
         InputFormat::Json => true,
         InputFormat::Yaml => false,
@@ -94,6 +96,12 @@ mod tests {
             .map(|k| k.as_str().unwrap())
             .collect();
         assert_eq!(keys, ["/b", "/a"]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored() {
+        let v = parse("\u{feff}{\"openapi\": \"3.0.0\"}", InputFormat::Detect).unwrap();
+        assert_eq!(v["openapi"], "3.0.0");
     }
 
     #[test]
