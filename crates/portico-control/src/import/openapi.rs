@@ -258,7 +258,7 @@ mod tests {
     }
 
     fn problem_paths(text: &str) -> Vec<String> {
-        let e = read_yaml(text).err().expect("refused");
+        let e = read_yaml(text).expect_err("refused");
         e.problems().iter().map(|p| p.path.clone()).collect()
     }
 
