@@ -48,7 +48,8 @@ impl fmt::Debug for NamedValue {
     }
 }
 
-/// The named values of a snapshot, by name. Lookup ignores ASCII case, as APIM's does.
+/// The named values of a snapshot, by name. Lookup ignores ASCII case (names differing only
+/// in case are one name to the control plane too).
 #[derive(Debug, Clone, Default)]
 pub struct NamedValues {
     by_name: HashMap<String, NamedValue>,
