@@ -1,0 +1,467 @@
+//! The checker: runs once at compile time over the syntax tree. It resolves every name to a
+//! local slot, `context` or a static type; checks `context` member chains, static members and
+//! argument counts against the catalogue; and rejects what Portico does not run, each time with
+//! the offset of the offending text and what to write instead.
+
+use super::ast::{Arg, Expr, ExprKind, InterpPart, LambdaBody, Program, Stmt, StmtKind};
+use super::catalog::{self, MANY};
+use super::context::CtxObj;
+use super::ctx_members::{self, CtxMember};
+use super::types::{self, Ty};
+use super::ExprError;
+
+/// What the checker knows statically about an expression's value.
+#[derive(Clone, Debug, PartialEq)]
+enum St {
+    Ctx(CtxObj),
+    Type(Ty),
+    /// `System`, `System.Text`, …: only good as the start of a qualified name.
+    Namespace(String),
+    Other,
+}
+
+/// Checks `program` in place and returns the number of local slots it needs.
+pub fn check(program: &mut Program) -> Result<usize, ExprError> {
+    let mut c = Checker {
+        scopes: vec![Vec::new()],
+        slots: 0,
+    };
+    match program {
+        Program::Expr(e) => {
+            c.expr(e, false)?;
+        }
+        Program::Block(stmts) => {
+            if !stmts.iter().any(returns) {
+                return Err(ExprError {
+                    offset: stmts.first().map_or(0, |s| s.at),
+                    message: "a statement block @{ … } must `return` the value it produces".into(),
+                });
+            }
+            c.stmts(stmts)?;
+        }
+    }
+    Ok(c.slots)
+}
+
+/// Whether a `return` appears anywhere in the statement (a cheap stand-in for C#'s
+/// definite-return analysis; falling off the end is a run-time error instead).
+fn returns(s: &Stmt) -> bool {
+    match &s.kind {
+        StmtKind::Return(_) | StmtKind::Throw(_) => true,
+        StmtKind::If(_, a, b) => returns(a) || b.as_deref().is_some_and(returns),
+        StmtKind::Block(b) => b.iter().any(returns),
+        StmtKind::While(_, b) | StmtKind::DoWhile(b, _) => returns(b),
+        StmtKind::For { body, .. } | StmtKind::Foreach { body, .. } => returns(body),
+        StmtKind::Try { body, catch, .. } => {
+            body.iter().any(returns) || catch.as_ref().is_some_and(|c| c.body.iter().any(returns))
+        }
+        _ => false,
+    }
+}
+
+fn err(offset: usize, message: impl Into<String>) -> ExprError {
+    ExprError {
+        offset,
+        message: message.into(),
+    }
+}
+
+struct Checker {
+    scopes: Vec<Vec<(String, usize)>>,
+    slots: usize,
+}
+
+impl Checker {
+    fn lookup(&self, name: &str) -> Option<usize> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, slot)| *slot)
+    }
+
+    fn declare(&mut self, name: &str, at: usize) -> Result<usize, ExprError> {
+        if name == "context" || self.lookup(name).is_some() {
+            return Err(err(
+                at,
+                format!("`{name}` is already declared; choose another name"),
+            ));
+        }
+        let slot = self.slots;
+        self.slots += 1;
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.push((name.to_string(), slot));
+        }
+        Ok(slot)
+    }
+
+    fn scoped<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.scopes.push(Vec::new());
+        let r = f(self);
+        self.scopes.pop();
+        r
+    }
+
+    fn stmts(&mut self, stmts: &mut [Stmt]) -> Result<(), ExprError> {
+        self.scoped(|c| stmts.iter_mut().try_for_each(|s| c.stmt(s)))
+    }
+
+    fn stmt(&mut self, s: &mut Stmt) -> Result<(), ExprError> {
+        match &mut s.kind {
+            StmtKind::Expr(e) => {
+                if !matches!(
+                    e.kind,
+                    ExprKind::Assign { .. } | ExprKind::IncDec { .. } | ExprKind::Call { .. }
+                ) {
+                    return Err(err(
+                        e.at,
+                        "only assignments, increments and method calls can be used as statements",
+                    ));
+                }
+                self.expr(e, false)?;
+            }
+            StmtKind::Decl(decls) => {
+                for d in decls {
+                    if let Some(init) = &mut d.init {
+                        self.expr(init, false)?;
+                    }
+                    d.slot = self.declare(&d.name, d.at)?;
+                }
+            }
+            StmtKind::If(cond, then, otherwise) => {
+                self.expr(cond, false)?;
+                self.scoped(|c| c.stmt(then))?;
+                if let Some(o) = otherwise {
+                    self.scoped(|c| c.stmt(o))?;
+                }
+            }
+            StmtKind::While(cond, body) | StmtKind::DoWhile(body, cond) => {
+                self.expr(cond, false)?;
+                self.scoped(|c| c.stmt(body))?;
+            }
+            StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            } => self.scoped(|c| {
+                init.iter_mut().try_for_each(|s| c.stmt(s))?;
+                if let Some(cond) = cond {
+                    c.expr(cond, false)?;
+                }
+                step.iter_mut().try_for_each(|e| c.expr(e, false).map(drop))?;
+                c.scoped(|c| c.stmt(body))
+            })?,
+            StmtKind::Foreach {
+                name,
+                slot,
+                iter,
+                body,
+                ..
+            } => {
+                self.expr(iter, false)?;
+                let at = s.at;
+                self.scoped(|c| {
+                    *slot = c.declare(name, at)?;
+                    c.stmt(body)
+                })?;
+            }
+            StmtKind::Block(stmts) => self.stmts(stmts)?,
+            StmtKind::Return(e) | StmtKind::Throw(e) => {
+                if let Some(e) = e {
+                    self.expr(e, false)?;
+                }
+            }
+            StmtKind::Try {
+                body,
+                catch,
+                finally,
+            } => {
+                self.stmts(body)?;
+                if let Some(catch) = catch {
+                    let at = s.at;
+                    self.scoped(|c| {
+                        if let Some((name, slot)) = &mut catch.var {
+                            *slot = c.declare(name, at)?;
+                        }
+                        c.stmts(&mut catch.body)
+                    })?;
+                }
+                if let Some(f) = finally {
+                    self.stmts(f)?;
+                }
+            }
+            StmtKind::Break | StmtKind::Continue | StmtKind::Empty => {}
+        }
+        Ok(())
+    }
+
+    fn expr(&mut self, e: &mut Expr, lambda_ok: bool) -> Result<St, ExprError> {
+        let at = e.at;
+        match &mut e.kind {
+            ExprKind::Name(name) => {
+                if let Some(slot) = self.lookup(name) {
+                    e.kind = ExprKind::Local(slot);
+                } else if name == "context" {
+                    e.kind = ExprKind::Context;
+                    return Ok(St::Ctx(CtxObj::Context));
+                } else if let Some(ty) = types::simple(name) {
+                    e.kind = ExprKind::Type(ty.clone());
+                    return Ok(St::Type(ty));
+                } else if matches!(name.as_str(), "System" | "Newtonsoft" | "Microsoft") {
+                    return Ok(St::Namespace(name.clone()));
+                } else {
+                    return Err(err(at, format!(
+                        "`{name}` is not declared; declare it with `var {name} = …;` (the request is reached through `context`)"
+                    )));
+                }
+            }
+            ExprKind::Member { target, .. } => {
+                let st = self.expr(target, false)?;
+                return self.member(e, st);
+            }
+            ExprKind::Call { .. } => return self.call(e),
+            ExprKind::Index { target, args, .. } => {
+                self.expr(target, false)?;
+                for a in args {
+                    self.expr(a, false)?;
+                }
+            }
+            ExprKind::Interp(parts) => {
+                for p in parts {
+                    if let InterpPart::Hole(h, _) = p {
+                        self.expr(h, false)?;
+                    }
+                }
+            }
+            ExprKind::New { ty, args, init } => {
+                if !matches!(
+                    ty,
+                    Ty::JObject
+                        | Ty::JArray
+                        | Ty::JProperty
+                        | Ty::JValue
+                        | Ty::List(_)
+                        | Ty::Dictionary(..)
+                        | Ty::DateTime
+                        | Ty::DateTimeOffset
+                        | Ty::TimeSpan
+                        | Ty::Guid
+                        | Ty::Random
+                        | Ty::Uri
+                        | Ty::Exception
+                        | Ty::String
+                ) {
+                    return Err(err(at, format!("`new {ty}(…)` is not supported; objects that can be created are JObject, JArray, JProperty, JValue, List<T>, Dictionary<K, V>, DateTime, DateTimeOffset, TimeSpan, Guid, Random, Uri, Exception, string")));
+                }
+                self.args(args)?;
+                for group in init {
+                    for item in group {
+                        self.expr(item, false)?;
+                    }
+                }
+            }
+            ExprKind::Anonymous(members) => {
+                for (_, v) in members {
+                    self.expr(v, false)?;
+                }
+            }
+            ExprKind::NewArray { size, items, .. } => {
+                if let Some(s) = size {
+                    self.expr(s, false)?;
+                }
+                for i in items {
+                    self.expr(i, false)?;
+                }
+            }
+            ExprKind::Unary(_, x)
+            | ExprKind::Cast(_, x)
+            | ExprKind::As(x, _)
+            | ExprKind::IsNull(x, _) => {
+                self.expr(x, false)?;
+            }
+            ExprKind::Is { expr, bind, .. } => {
+                self.expr(expr, false)?;
+                if let Some((name, slot)) = bind {
+                    *slot = self.declare(name, at)?;
+                }
+            }
+            ExprKind::Binary(_, l, r) => {
+                self.expr(l, false)?;
+                self.expr(r, false)?;
+            }
+            ExprKind::Cond(c, t, f) => {
+                self.expr(c, false)?;
+                self.expr(t, false)?;
+                self.expr(f, false)?;
+            }
+            ExprKind::Assign { target, value, .. } => {
+                self.expr(value, false)?;
+                self.assignable(target)?;
+            }
+            ExprKind::IncDec { target, .. } => self.assignable(target)?,
+            ExprKind::Lambda(lambda) => {
+                if !lambda_ok {
+                    return Err(err(at, "lambdas (`x => …`) are only supported as arguments of LINQ-style methods such as Where, Select, Any, All, First, FirstOrDefault, Count, OrderBy and Array.Exists"));
+                }
+                self.scoped(|c| {
+                    for (name, slot) in &mut lambda.params {
+                        *slot = c.declare(name, at)?;
+                    }
+                    match &mut lambda.body {
+                        LambdaBody::Expr(b) => c.expr(b, false).map(drop),
+                        LambdaBody::Block(stmts) => c.stmts(stmts),
+                    }
+                })?;
+            }
+            ExprKind::DeclOut { name, slot, .. } => *slot = self.declare(name, at)?,
+            ExprKind::Lit(_)
+            | ExprKind::Local(_)
+            | ExprKind::Context
+            | ExprKind::Type(_)
+            | ExprKind::Default(_)
+            | ExprKind::TypeOf(_) => {}
+        }
+        Ok(St::Other)
+    }
+
+    fn assignable(&mut self, target: &mut Expr) -> Result<(), ExprError> {
+        let st = self.expr(target, false)?;
+        let ok = matches!(target.kind, ExprKind::Local(_) | ExprKind::Index { .. })
+            && !matches!(st, St::Ctx(_));
+        if !ok {
+            return Err(err(target.at, "only local variables and indexers (`obj[\"key\"] = …`, `array[0] = …`) can be assigned; context is read-only (use set-variable, set-header, … policies)"));
+        }
+        Ok(())
+    }
+
+    fn member(&mut self, e: &mut Expr, st: St) -> Result<St, ExprError> {
+        let ExprKind::Member { name, .. } = &e.kind else {
+            return Ok(St::Other);
+        };
+        let name = name.clone();
+        match st {
+            St::Ctx(obj) => match ctx_members::member(obj, &name) {
+                Some(CtxMember::Obj(child)) => Ok(St::Ctx(child)),
+                Some(_) => Ok(St::Other),
+                None if dictionary(obj) && matches!(name.as_str(), "Count" | "Keys" | "Values") => {
+                    Ok(St::Other)
+                }
+                None => Err(err(e.at, format!(
+                    "`{name}` is not a member of {}; members are: {}",
+                    obj.path(),
+                    ctx_members::member_names(obj)
+                ))),
+            },
+            St::Namespace(prefix) => {
+                let full = format!("{prefix}.{name}");
+                if types::NAMESPACES.contains(&full.as_str()) {
+                    return Ok(St::Namespace(full));
+                }
+                let ty = types::simple(&full).ok_or_else(|| err(e.at, format!(
+                    "`{full}` is not supported in Portico expressions; supported types are: {}",
+                    types::supported_list()
+                )))?;
+                e.kind = ExprKind::Type(ty.clone());
+                Ok(St::Type(ty))
+            }
+            St::Type(ty) => {
+                let class = catalog::class_of(&ty).unwrap_or("?");
+                let known = catalog::STATIC_PROPS
+                    .iter()
+                    .any(|(c, names)| *c == class && names.contains(&name.as_str()));
+                if !known {
+                    return Err(err(e.at, format!(
+                        "`{ty}.{name}` is not supported; static members of {ty} are: {}",
+                        catalog::static_names(class)
+                    )));
+                }
+                Ok(St::Other)
+            }
+            St::Other => {
+                if !catalog::PROPS.contains(&name.as_str()) {
+                    return Err(err(e.at, format!(
+                        "`{name}` is not a property Portico knows on any type; if it is a method, call it with `()`"
+                    )));
+                }
+                Ok(St::Other)
+            }
+        }
+    }
+
+    fn args(&mut self, args: &mut [Arg]) -> Result<(), ExprError> {
+        for a in args {
+            if let Some(name) = a.name.as_deref().filter(|n| *n != "preserveContent") {
+                return Err(err(a.expr.at, format!(
+                    "named argument `{name}:` is not supported (only `preserveContent:`); pass arguments by position"
+                )));
+            }
+            self.expr(&mut a.expr, true)?;
+        }
+        Ok(())
+    }
+
+    fn call(&mut self, e: &mut Expr) -> Result<St, ExprError> {
+        let at = e.at;
+        let ExprKind::Call { recv, name, args, .. } = &mut e.kind else {
+            return Ok(St::Other);
+        };
+        self.args(args)?;
+        let n = args.len();
+        let Some(recv) = recv else {
+            return Err(err(at, format!(
+                "`{name}(…)` is not a function Portico knows (local functions are not supported); static methods are called on their class, e.g. `Math.Max(…)`"
+            )));
+        };
+        let st = self.expr(recv, false)?;
+        let arity = |min: usize, max: usize| -> Result<St, ExprError> {
+            if n < min || n > max {
+                let expected = match (min, max) {
+                    (a, b) if a == b => format!("{a}"),
+                    (a, MANY) => format!("at least {a}"),
+                    (a, b) => format!("{a} to {b}"),
+                };
+                return Err(err(at, format!("`{name}` takes {expected} argument(s), not {n}")));
+            }
+            Ok(St::Other)
+        };
+        match st {
+            St::Type(ty) => {
+                let class = catalog::class_of(&ty).unwrap_or("?");
+                match catalog::STATIC_METHODS
+                    .iter()
+                    .find(|(c, m, ..)| *c == class && m == name)
+                {
+                    Some((_, _, min, max)) => arity(*min, *max),
+                    None => Err(err(at, format!(
+                        "`{ty}.{name}(…)` is not supported; static members of {ty} are: {}",
+                        catalog::static_names(class)
+                    ))),
+                }
+            }
+            St::Namespace(ns) => Err(err(at, format!("`{ns}.{name}` is not a type Portico knows"))),
+            St::Ctx(obj) if !dictionary(obj) && !(matches!(obj, CtxObj::Url(_)) && name == "ToString") => {
+                Err(err(at, format!(
+                    "{} has no method `{name}`; members are: {}",
+                    obj.path(),
+                    ctx_members::member_names(obj)
+                )))
+            }
+            _ => match catalog::METHODS.iter().find(|(m, ..)| m == name) {
+                Some((_, min, max)) => arity(*min, *max),
+                None => Err(err(at, format!(
+                    "`{name}(…)` is not a method Portico supports; see the list of supported methods in the expression reference"
+                ))),
+            },
+        }
+    }
+}
+
+/// Context objects that behave as read-only dictionaries.
+fn dictionary(obj: CtxObj) -> bool {
+    matches!(
+        obj,
+        CtxObj::Query(_) | CtxObj::MatchedParameters | CtxObj::Variables | CtxObj::Certificates
+    )
+}

@@ -1,0 +1,176 @@
+//! The policy expression language: `@( … )` single expressions and `@{ … }` statement blocks,
+//! a documented subset of C#, parsed and checked once by [`Expression::compile`] and evaluated
+//! per request by [`Expression::evaluate`] against a [`Context`] the gateway implements.
+//!
+//! Interface used by the XML layer (keep it stable):
+//! - [`Expression::compile`] takes the whole source including the `@(`/`@{` wrapper (XML
+//!   entities already decoded, named values already substituted);
+//! - [`ExprError::offset`] and [`EvalError::offset`] are byte offsets into that source, so the
+//!   caller can turn them into a line and column inside the policy document;
+//! - [`MemoryContext`] is an in-memory [`Context`] for tests.
+//!
+//! # Reference: what Portico runs
+//!
+//! **Syntax.** Literals: strings with escapes, verbatim `@"…"`, interpolated `$"…{x}…{d:yyyy}"`
+//! (and `$@"…"`), chars, `int`/`long` (`L` suffix, hex `0x…`), `double` (`d`/`f`/`m` suffixes
+//! are all read as double), `true`/`false`/`null`. Operators: `+ - * / %` (integers wrap, as
+//! unchecked C#; integer division by zero is an error), `<< >> & | ^ ~`, comparisons, `== !=`,
+//! `! && ||`, `?:`, `??`, `??=`, `?.`, `?[ ]`, assignment and compound assignment, `++`/`--`,
+//! casts `(T)x`, `is T`, `is T name`, `is null`, `is not null`, `as T`, `typeof`, `default(T)`,
+//! member access, method calls with generic arguments (`GetValueOrDefault<string>(…)`,
+//! `As<JObject>(…)`, `Value<int>(…)`), named arguments (`preserveContent: true`), `out var x`,
+//! indexers, `new T(…)` with collection initializers, `new[] { … }`, `new T[n]`,
+//! `new T[] { … }`, anonymous objects `new { a = 1 }` (they become JObjects), and lambdas
+//! `x => …` / `(a, b) => { … }` as arguments of LINQ-style methods only.
+//!
+//! **Statements** (in `@{ … }`, which must `return` a value): `var` and typed declarations
+//! (`string s = …;`, `const`), expression statements, `if`/`else`, `while`, `do`, `for`,
+//! `foreach`, `break`, `continue`, `return`, `throw`, `try`/`catch (Exception e)`/`finally`,
+//! `checked`/`unchecked` blocks.
+//!
+//! **Refused with a compile error naming the construct:** local functions, `using`, `lock`,
+//! `switch`, `goto`, `yield`, `await`, `ref`/`in` arguments, exception filters, object
+//! initializers, types and methods not listed below (e.g. `HMACSHA256`, `XDocument`, `Regex`,
+//! `X509Certificate2` construction), calling a non-method (`MatchedParameters("x")`).
+//!
+//! **Types** (casts, declarations, generic arguments): `object string bool char byte short int
+//! uint long ulong float double decimal` (and their .NET names), `DateTime DateTimeOffset
+//! TimeSpan Guid JToken JObject JArray JProperty JValue Jwt BasicAuthCredentials IResponse
+//! IRequest IMessage X509Certificate2 Random Exception Uri`, `T[]`, `T?`, `List<T>`,
+//! `Dictionary<K, V>`, `KeyValuePair<K, V>`, `IEnumerable<T>`. Namespaces (`System.`,
+//! `System.Text.`, `Newtonsoft.Json.Linq.`, …) may be written and are ignored.
+//!
+//! **`context`** (read lazily through [`Context`]; members are checked at compile time):
+//! `Request` (`Method`, `Url`, `OriginalUrl`, `Headers`, `Body`, `IpAddress`,
+//! `MatchedParameters`, `Certificate`), `Response` (`StatusCode`, `StatusReason`, `Headers`,
+//! `Body`), URLs (`Scheme`, `Host`, `Port`, `Path`, `Query`, `QueryString`, `ToString()`),
+//! `Api` (`Id`, `Name`, `Path`, `Version`, `Revision`, `IsCurrentRevision`, `ServiceUrl`),
+//! `Operation` (`Id`, `Name`, `Method`, `UrlTemplate`), `Product` (`Id`, `Name`,
+//! `SubscriptionRequired`), `Subscription` (`Id`, `Name`, `Key`, `PrimaryKey`, `SecondaryKey`,
+//! `CreatedDate`, `EndDate`), `User` (`Id`, `Email`, `FirstName`, `LastName`, `Note`),
+//! `Deployment` (`GatewayId`, `Region`, `ServiceName`, `ServiceId`, `Certificates`),
+//! `Variables`, `LastError` (`Source`, `Reason`, `Message`, `Scope`, `Section`, `Path`,
+//! `PolicyId`), `RequestId`, `Timestamp`, `Elapsed`, `Tracing`. Dictionaries (headers, query,
+//! matched parameters, variables, certificates) offer `GetValueOrDefault(name[, default])`
+//! (and `<T>`), `ContainsKey`, `TryGetValue`, `[name]` (an error when missing), `Count`,
+//! `Keys`, enumeration and LINQ. Header and query values are `string[]`; `GetValueOrDefault`
+//! joins them with `,`. `Body.As<T>(preserveContent: bool)` for `string`, `byte[]`, `JObject`,
+//! `JArray`, `JToken`; without `preserveContent: true` the body is consumed, as in APIM. A
+//! message stored in a variable (`(IResponse)context.Variables["r"]`) has `StatusCode`,
+//! `StatusReason`, `Headers`, `Body`. Certificates: `Subject`, `SubjectName.Name`, `Issuer`,
+//! `Thumbprint`, `SerialNumber`, `NotBefore`, `NotAfter`, `Verify()`, `VerifyNoRevocation()`.
+//!
+//! **.NET surface:** `string` methods `Equals` (with `StringComparison`), `StartsWith`,
+//! `EndsWith`, `Contains`, `IndexOf`, `LastIndexOf`, `Substring`, `Split`, `Replace`, `Trim`,
+//! `TrimStart`, `TrimEnd`, `ToLower`, `ToUpper`, `ToLowerInvariant`, `ToUpperInvariant`,
+//! `PadLeft`, `PadRight`, `Insert`, `Remove`, `CompareTo`, `ToCharArray`, `Length`, `[i]`,
+//! `AsJwt()`, `AsBasic()`; `string.IsNullOrEmpty`, `IsNullOrWhiteSpace`, `Format`, `Join`,
+//! `Concat`, `Equals`, `Compare`, `string.Empty`. `int`/`long`/`double`/`bool`/`byte`
+//! `.Parse`, `.TryParse(s, out var x)`, `MaxValue`/`MinValue`. `char.IsDigit` and friends.
+//! `Convert.ToBase64String`, `FromBase64String`, `ToInt32` (and base 2/8/16), `ToInt64`,
+//! `ToDouble`, `ToBoolean`, `ToByte`, `ToString`; `Encoding.UTF8.GetBytes`/`GetString`
+//! (byte arrays are `byte[]` values); `BitConverter.ToInt32`/`ToString`. `Math.Min`, `Max`,
+//! `Abs`, `Round`, `Floor`, `Ceiling`, `Pow`, `Sqrt`, `PI`, `E`. `Uri.EscapeDataString`,
+//! `UnescapeDataString`; `WebUtility.UrlEncode`/`UrlDecode`/`HtmlEncode`/`HtmlDecode`.
+//! `Guid.NewGuid()`, `Guid.Parse`, `ToString("N")`, `ToByteArray()`, `new Guid(…)`;
+//! `new Random([seed]).Next(…)`/`NextDouble()` (seeded from the context). `DateTime.UtcNow`,
+//! `Now` (UTC: gateways keep UTC), `Today`, `new DateTime(y, m, d[, h, mi, s])`,
+//! `DateTimeOffset.UtcNow`, `FromUnixTimeSeconds`/`Milliseconds`, `ToUnixTimeSeconds()`,
+//! `Add…(n)`, `Subtract`, date arithmetic, `Year`…`Ticks`, `ToString()` with standard formats
+//! `o R s u d D t T g G` and custom patterns (`yyyy-MM-ddTHH:mm:ssZ`); `TimeSpan.From…`,
+//! `Total…`, `Days`…. JWT (`AsJwt()`, decoded without validation; null when malformed):
+//! `Header`, `Claims` (`string[]` per claim; `GetValueOrDefault` joins with `,`), `Subject`,
+//! `Issuer`, `Id`, `Audiences`, `ExpirationTime`, `NotBefore`, `IssuedAt`, `Algorithm`.
+//! `AsBasic()`: `UserId`, `Password`. Newtonsoft JSON: `JObject.Parse`/`JArray.Parse`/
+//! `JToken.Parse`, `FromObject`, `JsonConvert.SerializeObject`/`DeserializeObject`, `new
+//! JObject(props…)`, `new JArray(items…)`, `new JProperty(name, value)`, indexers read and
+//! write, `Value<T>(key)`, `Property(name)` (`Name`, `Value`, `Remove()`), `Properties()`,
+//! `Add(prop)`/`Add(name, value)`, `Remove(name)`, `Remove()`, `RemoveAt`, `ContainsKey`,
+//! `SelectToken` with simple paths (`a.b[0]['c d']`), `ToObject<T>()`, `DeepClone()`,
+//! `Count`, `HasValues`, `First`, `Last`, `Type`, `Path`, `ToString()` (indented) and
+//! `ToString(Formatting.None)`; `(string)`, `(int)`, `(bool)`… casts of tokens. Object keys print
+//! sorted, not in insertion order. Sequences (arrays, `List<T>`, dictionaries, JArrays,
+//! context dictionaries): `Length`/`Count`, `Add`, `Remove`, `RemoveAt`, `Clear`, `Contains`,
+//! `IndexOf`, `Where`, `Select`, `Any`, `All`, `First`, `FirstOrDefault`, `Last`,
+//! `LastOrDefault`, `Count(pred)`, `Sum`, `Min`, `Max`, `OrderBy`, `OrderByDescending`, `Skip`,
+//! `Take`, `Distinct`, `Reverse`, `Concat`, `ElementAt`, `ToArray`, `ToList`; `Array.Exists`,
+//! `Array.IndexOf`, `Array.Copy`, `Enumerable.Range`. `x.ToString()` and `x.Equals(y)` on
+//! anything.
+//!
+//! **Semantics worth knowing.** `==` compares strings, numbers, dates and a JValue by value;
+//! objects by reference. A JSON token missing from its object reads as `null`. Strings count
+//! characters, not UTF-16 units. Every evaluation has a step budget
+//! ([`Context::step_budget`], default [`DEFAULT_STEP_BUDGET`]) and strings and arrays have size
+//! caps, so no expression can run away; a budget overrun cannot be caught by `catch`. Runtime
+//! failures (null reference, bad cast, parse failure, missing key, budget) are [`EvalError`]s.
+
+mod ast;
+mod builtins;
+mod catalog;
+mod check;
+mod context;
+mod convert;
+mod ctx_members;
+mod error;
+mod eval;
+mod lexer;
+mod memory;
+mod parser;
+mod time;
+mod types;
+mod value;
+
+pub use context::{Context, CtxObj, Msg, Prop, UrlKind, UrlPart, DEFAULT_STEP_BUDGET};
+pub use error::{EvalError, ExprError};
+pub use memory::MemoryContext;
+pub use time::{DateTime, DateTimeOffset, DtKind, TimeSpan};
+pub use value::{CertificateInfo, StoredMessage, Value};
+
+/// A compiled expression: parsed and checked once, evaluated any number of times.
+#[derive(Debug, Clone)]
+pub struct Expression {
+    source: String,
+    program: ast::Program,
+    slots: usize,
+}
+
+impl Expression {
+    /// Compiles `@( … )` or `@{ … }`.
+    pub fn compile(source: &str) -> Result<Self, ExprError> {
+        let mut program = parser::parse(source)?;
+        let slots = check::check(&mut program)?;
+        Ok(Expression {
+            source: source.to_string(),
+            program,
+            slots,
+        })
+    }
+
+    /// The source as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Evaluates against one request's context.
+    pub fn evaluate(&self, ctx: &mut dyn Context) -> Result<Value, EvalError> {
+        eval::run(&self.program, self.slots, ctx)
+    }
+
+    /// Evaluates and converts the result as a policy attribute or body would: `null` becomes
+    /// the empty string, anything else its `ToString()`.
+    pub fn evaluate_to_string(&self, ctx: &mut dyn Context) -> Result<String, EvalError> {
+        let v = self.evaluate(ctx)?;
+        Ok(match v {
+            Value::Ctx(CtxObj::Url(k)) => {
+                convert::to_string(&ctx.property(Prop::Url(k, UrlPart::Full)))
+            }
+            other => convert::to_string(&other),
+        })
+    }
+
+    /// Evaluates a condition (`<when condition="@(…)">`): the result must be a bool.
+    pub fn evaluate_bool(&self, ctx: &mut dyn Context) -> Result<bool, EvalError> {
+        let v = self.evaluate(ctx)?;
+        convert::need_bool(&v, "the condition").map_err(|e| e.at(0))
+    }
+}
