@@ -30,7 +30,7 @@ pub fn resources_of(doc: &Document) -> Vec<(ResourcePath, Value)> {
         out.push((path, value));
     };
     // Policies are resources of their own under the scope they belong to.
-    let mut policy = |push: &mut dyn FnMut(String, Value), scope: &str, xml: &Option<String>| {
+    let policy = |push: &mut dyn FnMut(String, Value), scope: &str, xml: &Option<String>| {
         if let Some(xml) = xml {
             let path = format!("{scope}policies/policy");
             push(path, json!({"format": POLICY_FORMAT, "value": xml}));

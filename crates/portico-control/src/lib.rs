@@ -11,7 +11,10 @@
 
 pub mod api;
 pub mod declarative;
+pub mod gateway_token;
+pub mod import;
 pub mod keys;
+pub mod master_key;
 pub mod seed;
 pub mod snapshot;
 pub mod store;

@@ -1,5 +1,6 @@
 //! Management API errors, answered as APIM does: the right status and
-//! `{"error": {"code", "message", "details": [{"code", "target", "message"}]}}`. Store
+//! `{"error": {"code", "message", "details": [{"code", "target", "message"}]}}` (details of
+//! problems inside a policy also carry `line` and `column`, and say them in the message). Store
 //! failures are logged and answered with a message that names no internals.
 
 use crate::declarative::DeclarativeError;
@@ -16,7 +17,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    details: Vec<(String, String)>,
+    details: Vec<portico_model::ConfigError>,
 }
 
 impl ApiError {
@@ -54,11 +55,7 @@ impl ApiError {
             code,
             "The change would make the configuration invalid.",
         );
-        e.details = errors
-            .errors()
-            .iter()
-            .map(|c| (c.path.clone(), c.message.clone()))
-            .collect();
+        e.details = errors.errors().to_vec();
         e
     }
 }
@@ -92,7 +89,16 @@ impl IntoResponse for ApiError {
         let details: Vec<_> = self
             .details
             .iter()
-            .map(|(target, message)| json!({"code": self.code, "target": target, "message": message}))
+            .map(|d| {
+                let mut detail = json!({"code": self.code, "target": d.path, "message": d.message});
+                if let (Some(line), Some(column)) = (d.line, d.column) {
+                    detail["message"] =
+                        format!("line {line}, column {column}: {}", d.message).into();
+                    detail["line"] = line.into();
+                    detail["column"] = column.into();
+                }
+                detail
+            })
             .collect();
         let body =
             json!({"error": {"code": self.code, "message": self.message, "details": details}});

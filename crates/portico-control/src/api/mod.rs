@@ -6,6 +6,7 @@
 mod actions;
 mod auth;
 mod error;
+mod policy_format;
 mod resources;
 mod secrets;
 

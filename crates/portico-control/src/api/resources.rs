@@ -7,9 +7,11 @@
 //! if another write lands in between, the check runs again.
 
 use super::error::ApiError;
-use super::{secrets, ApiState};
+use super::{policy_format, secrets, ApiState};
 use crate::declarative::document_of;
-use crate::store::{Change, CollectionPath, Page, Precondition, ResourcePath, StoreError, Stored};
+use crate::store::{
+    Change, CollectionPath, Kind, Page, Precondition, ResourcePath, StoreError, Stored,
+};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -108,6 +110,7 @@ pub async fn put(
         let (base, mut all) = state.store.all().await?;
         let existing = all.iter().position(|s| s.path.key() == resource.key());
         let mut properties = body.properties.clone();
+        policy_format::normalize(resource.kind(), &mut properties)?;
         let previous = existing.and_then(|i| all[i].properties.as_object());
         secrets::complete(resource.kind(), &mut properties, previous);
         let candidate = Stored {
@@ -125,7 +128,7 @@ pub async fn put(
             properties: Value::Object(properties),
             precondition: precondition.clone(),
         };
-        if commit(&state, base, change).await?.is_some() {
+        if commit(&state, base, vec![change]).await?.is_some() {
             let stored = state
                 .store
                 .get(&resource)
@@ -157,22 +160,49 @@ pub async fn delete(
         }
         let subtree = format!("{}/", resource.key());
         all.retain(|s| s.path.key() != resource.key() && !s.path.key().starts_with(&subtree));
-        check(&all, StatusCode::CONFLICT)?;
-        let change = Change::Delete {
+        let mut changes = vec![Change::Delete {
             path: resource.clone(),
             precondition: precondition.clone(),
-        };
-        if commit(&state, base, change).await?.is_some() {
+        }];
+        changes.extend(memberships_of(&resource, &mut all));
+        check(&all, StatusCode::CONFLICT)?;
+        if commit(&state, base, changes).await?.is_some() {
             return Ok(StatusCode::OK.into_response());
         }
     }
     Err(busy())
 }
 
-/// Commits `change` if the store is still at `base` and announces the new revision; `None`
+/// As in APIM, deleting an API takes it out of every product and gateway it belonged to:
+/// removes those memberships from `all` and returns their deletions.
+fn memberships_of(resource: &ResourcePath, all: &mut Vec<Stored>) -> Vec<Change> {
+    if resource.kind() != Kind::Api {
+        return vec![];
+    }
+    let is_membership = |s: &Stored| {
+        matches!(s.path.kind(), Kind::ProductApi | Kind::GatewayApi)
+            && s.path.id().eq_ignore_ascii_case(resource.id())
+    };
+    let changes = all
+        .iter()
+        .filter(|s| is_membership(s))
+        .map(|s| Change::Delete {
+            path: s.path.clone(),
+            precondition: Precondition::None,
+        })
+        .collect();
+    all.retain(|s| !is_membership(s));
+    changes
+}
+
+/// Commits `changes` if the store is still at `base` and announces the new revision; `None`
 /// when another write landed first (the caller validates again).
-async fn commit(state: &ApiState, base: u64, change: Change) -> Result<Option<u64>, ApiError> {
-    match state.store.commit(Some(base), &[change]).await {
+async fn commit(
+    state: &ApiState,
+    base: u64,
+    changes: Vec<Change>,
+) -> Result<Option<u64>, ApiError> {
+    match state.store.commit(Some(base), &changes).await {
         Err(StoreError::Stale { .. }) => Ok(None),
         Err(e) => Err(e.into()),
         Ok(revision) => {

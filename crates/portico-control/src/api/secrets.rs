@@ -1,6 +1,8 @@
-//! Secrets in resource properties: subscription keys are generated when a subscription is
-//! created without them and never returned by reads (APIM's `listSecrets` is the way to see
-//! them); secret named values are write-only.
+//! Secrets in resource properties: subscription and gateway keys are generated when the
+//! resource is created without them and never returned by reads (APIM's `listSecrets` is the
+//! way to see subscription keys); secret named values are write-only; a certificate's PFX,
+//! password and private key are never returned, reads show its subject, thumbprint and
+//! expiration date instead.
 
 use crate::store::Kind;
 use serde_json::{Map, Value};
@@ -11,7 +13,7 @@ pub fn complete(
     properties: &mut Map<String, Value>,
     existing: Option<&Map<String, Value>>,
 ) {
-    if kind != Kind::Subscription {
+    if !matches!(kind, Kind::Subscription | Kind::Gateway) {
         return;
     }
     for field in ["primaryKey", "secondaryKey"] {
@@ -33,9 +35,17 @@ pub fn redact(kind: Kind, properties: &Value) -> Value {
     let mut shown = properties.clone();
     if let Value::Object(map) = &mut shown {
         match kind {
-            Kind::Subscription => {
+            Kind::Subscription | Kind::Gateway => {
                 map.remove("primaryKey");
                 map.remove("secondaryKey");
+            }
+            Kind::Certificate => {
+                if let Some(info) = certificate_info(map) {
+                    map.extend(info);
+                }
+                for field in ["data", "password", "key"] {
+                    map.remove(field);
+                }
             }
             Kind::NamedValue if map.get("secret") == Some(&Value::Bool(true)) => {
                 map.remove("value");
@@ -44,6 +54,17 @@ pub fn redact(kind: Kind, properties: &Value) -> Value {
         }
     }
     shown
+}
+
+/// What a stored certificate's material says about it: subject, thumbprint, expiration date.
+fn certificate_info(properties: &Map<String, Value>) -> Option<Map<String, Value>> {
+    let mut with_id = properties.clone();
+    with_id.insert("id".into(), Value::String(String::new()));
+    let cert: portico_model::Certificate = serde_json::from_value(Value::Object(with_id)).ok()?;
+    match serde_json::to_value(cert.parse().ok()?.info) {
+        Ok(Value::Object(info)) => Some(info),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

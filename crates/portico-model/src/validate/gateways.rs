@@ -113,8 +113,8 @@ impl Validator {
                     ),
                 );
             }
-            match &h.certificate_id {
-                Some(c) => match certificates.get(&c.to_ascii_lowercase()) {
+            if let Some(c) = &h.certificate_id {
+                match certificates.get(&c.to_ascii_lowercase()) {
                     None => self.error(
                         format!("{path}.certificateId"),
                         format!("no certificate has id {c:?}"),
@@ -124,8 +124,7 @@ impl Validator {
                         format!("certificate {c:?} has no private key, so it cannot be served"),
                     ),
                     Some(true) => {}
-                },
-                None => {}
+                }
             }
             for (field, on) in [
                 ("tls10Enabled", h.tls10_enabled),
