@@ -337,10 +337,13 @@ impl Parser<'_> {
 
     fn postfix(&mut self) -> Result<Expr, ExprError> {
         let mut e = self.primary()?;
+        // After a `?.`, the rest of the chain is skipped when the receiver was null, as in C#.
+        let mut in_null_chain = false;
         loop {
             let at = self.at();
             if self.is(".") || self.is("?.") {
-                let null_cond = self.bump().tok == Tok::Punct("?.");
+                in_null_chain |= self.bump().tok == Tok::Punct("?.");
+                let null_cond = in_null_chain;
                 let name = self.ident()?;
                 let type_args = self.type_args()?;
                 if self.is("(") {
@@ -366,7 +369,8 @@ impl Parser<'_> {
                     );
                 }
             } else if self.is("[") || (self.is("?") && self.is_at(1, "[")) {
-                let null_cond = self.eat("?");
+                in_null_chain |= self.eat("?");
+                let null_cond = in_null_chain;
                 self.bump();
                 let mut args = vec![self.expr()?];
                 while self.eat(",") {
