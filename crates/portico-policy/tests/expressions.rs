@@ -10,8 +10,10 @@ use portico_policy::expr::{
 };
 
 fn run(src: &str, ctx: &mut MemoryContext) -> Value {
-    let e = Expression::compile(src).unwrap_or_else(|e| panic!("{src}: {} at {}", e.message, e.offset));
-    e.evaluate(ctx).unwrap_or_else(|e| panic!("{src}: {} at {}", e.message, e.offset))
+    let e =
+        Expression::compile(src).unwrap_or_else(|e| panic!("{src}: {} at {}", e.message, e.offset));
+    e.evaluate(ctx)
+        .unwrap_or_else(|e| panic!("{src}: {} at {}", e.message, e.offset))
 }
 
 /// Evaluates a cheat-sheet expression (written without its `@( … )` wrapper).
@@ -37,24 +39,37 @@ fn boolean(v: Value) -> bool {
 
 #[test]
 fn get_http_header() {
-    let src = r#"context.Request.Headers.GetValueOrDefault("header-name","optional-default-value")"#;
+    let src =
+        r#"context.Request.Headers.GetValueOrDefault("header-name","optional-default-value")"#;
     let mut ctx = MemoryContext::new().header("Header-Name", "v1");
     assert_eq!(text(x(src, &mut ctx)), "v1");
-    assert_eq!(text(x(src, &mut MemoryContext::new())), "optional-default-value");
+    assert_eq!(
+        text(x(src, &mut MemoryContext::new())),
+        "optional-default-value"
+    );
 }
 
 #[test]
 fn check_http_header_existence() {
     let src = r#"context.Request.Headers.ContainsKey("header-name") == true"#;
-    assert!(boolean(x(src, &mut MemoryContext::new().header("header-name", "x"))));
+    assert!(boolean(x(
+        src,
+        &mut MemoryContext::new().header("header-name", "x")
+    )));
     assert!(!boolean(x(src, &mut MemoryContext::new())));
 }
 
 #[test]
 fn check_http_header_value() {
     let src = r#"context.Request.Headers.GetValueOrDefault("header-name", "").Equals("expected-header-value", StringComparison.OrdinalIgnoreCase)"#;
-    assert!(boolean(x(src, &mut MemoryContext::new().header("header-name", "EXPECTED-Header-Value"))));
-    assert!(!boolean(x(src, &mut MemoryContext::new().header("header-name", "other"))));
+    assert!(boolean(x(
+        src,
+        &mut MemoryContext::new().header("header-name", "EXPECTED-Header-Value")
+    )));
+    assert!(!boolean(x(
+        src,
+        &mut MemoryContext::new().header("header-name", "other")
+    )));
     assert!(!boolean(x(src, &mut MemoryContext::new())));
 }
 
@@ -63,21 +78,36 @@ fn check_http_header_value() {
 #[test]
 fn get_uri_parameter() {
     let src = r#"context.Request.MatchedParameters.GetValueOrDefault("parameter-name","optional-default-value")"#;
-    assert_eq!(text(x(src, &mut MemoryContext::new().matched("parameter-name", "42"))), "42");
-    assert_eq!(text(x(src, &mut MemoryContext::new())), "optional-default-value");
+    assert_eq!(
+        text(x(
+            src,
+            &mut MemoryContext::new().matched("parameter-name", "42")
+        )),
+        "42"
+    );
+    assert_eq!(
+        text(x(src, &mut MemoryContext::new())),
+        "optional-default-value"
+    );
 }
 
 #[test]
 fn check_uri_parameter_existence() {
     let src = r#"context.Request.MatchedParameters.ContainsKey("parameter-name") == true"#;
-    assert!(boolean(x(src, &mut MemoryContext::new().matched("parameter-name", "1"))));
+    assert!(boolean(x(
+        src,
+        &mut MemoryContext::new().matched("parameter-name", "1")
+    )));
     assert!(!boolean(x(src, &mut MemoryContext::new())));
 }
 
 #[test]
 fn check_uri_parameter_value() {
     let src = r#"context.Request.MatchedParameters.GetValueOrDefault("parameter-name", "").Equals("expected-value", StringComparison.OrdinalIgnoreCase) == true"#;
-    assert!(boolean(x(src, &mut MemoryContext::new().matched("parameter-name", "Expected-Value"))));
+    assert!(boolean(x(
+        src,
+        &mut MemoryContext::new().matched("parameter-name", "Expected-Value")
+    )));
     assert!(!boolean(x(src, &mut MemoryContext::new())));
 }
 
@@ -86,44 +116,78 @@ fn check_uri_parameter_value() {
 #[test]
 fn get_query_parameter() {
     let src = r#"context.Request.Url.Query.GetValueOrDefault("parameter-name", "optional-default-value")"#;
-    assert_eq!(text(x(src, &mut MemoryContext::new().query_param("parameter-name", "q"))), "q");
-    assert_eq!(text(x(src, &mut MemoryContext::new())), "optional-default-value");
+    assert_eq!(
+        text(x(
+            src,
+            &mut MemoryContext::new().query_param("parameter-name", "q")
+        )),
+        "q"
+    );
+    assert_eq!(
+        text(x(src, &mut MemoryContext::new())),
+        "optional-default-value"
+    );
 }
 
 #[test]
 fn check_query_parameter_existence() {
     let src = r#"context.Request.Url.Query.ContainsKey("parameter-name") == true"#;
-    assert!(boolean(x(src, &mut MemoryContext::new().query_param("parameter-name", "q"))));
+    assert!(boolean(x(
+        src,
+        &mut MemoryContext::new().query_param("parameter-name", "q")
+    )));
     assert!(!boolean(x(src, &mut MemoryContext::new())));
 }
 
 #[test]
 fn check_query_parameter_value() {
     let src = r#"context.Request.Url.Query.GetValueOrDefault("parameter-name", "").Equals("expected-value", StringComparison.OrdinalIgnoreCase) == true"#;
-    assert!(boolean(x(src, &mut MemoryContext::new().query_param("parameter-name", "EXPECTED-value"))));
-    assert!(!boolean(x(src, &mut MemoryContext::new().query_param("parameter-name", "no"))));
+    assert!(boolean(x(
+        src,
+        &mut MemoryContext::new().query_param("parameter-name", "EXPECTED-value")
+    )));
+    assert!(!boolean(x(
+        src,
+        &mut MemoryContext::new().query_param("parameter-name", "no")
+    )));
 }
 
 // --- Interact with policy variables ---------------------------------------------------------
 
 #[test]
 fn get_policy_variable() {
-    let src = r#"context.Variables.GetValueOrDefault<string>("variable-name","optional-default-value")"#;
-    assert_eq!(text(x(src, &mut MemoryContext::new().variable("variable-name", "set"))), "set");
-    assert_eq!(text(x(src, &mut MemoryContext::new())), "optional-default-value");
+    let src =
+        r#"context.Variables.GetValueOrDefault<string>("variable-name","optional-default-value")"#;
+    assert_eq!(
+        text(x(
+            src,
+            &mut MemoryContext::new().variable("variable-name", "set")
+        )),
+        "set"
+    );
+    assert_eq!(
+        text(x(src, &mut MemoryContext::new())),
+        "optional-default-value"
+    );
 }
 
 #[test]
 fn check_policy_variable_existence() {
     let src = r#"context.Variables.ContainsKey("variable-name") == true"#;
-    assert!(boolean(x(src, &mut MemoryContext::new().variable("variable-name", 1))));
+    assert!(boolean(x(
+        src,
+        &mut MemoryContext::new().variable("variable-name", 1)
+    )));
     assert!(!boolean(x(src, &mut MemoryContext::new())));
 }
 
 #[test]
 fn check_policy_variable_value() {
     let src = r#"context.Variables.GetValueOrDefault<string>("variable-name","").Equals("expected-value", StringComparison.OrdinalIgnoreCase)"#;
-    assert!(boolean(x(src, &mut MemoryContext::new().variable("variable-name", "Expected-Value"))));
+    assert!(boolean(x(
+        src,
+        &mut MemoryContext::new().variable("variable-name", "Expected-Value")
+    )));
     assert!(!boolean(x(src, &mut MemoryContext::new())));
 }
 
@@ -149,7 +213,8 @@ fn get_value_from_json_response_variable() {
         headers: vec![],
         body: Arc::from(BODY.as_bytes()),
     };
-    let mut ctx = MemoryContext::new().variable("response-variable-name", Value::Message(Arc::new(response)));
+    let mut ctx =
+        MemoryContext::new().variable("response-variable-name", Value::Message(Arc::new(response)));
     assert_eq!(text(x(src, &mut ctx)), "found");
 }
 
@@ -158,7 +223,10 @@ fn add_property_to_json_body() {
     let src = "@{JObject body = context.Request.Body.As<JObject>(); \nbody.Add(new JProperty(\"property-name\", \"property-value\"));\nreturn body.ToString(); }";
     let mut ctx = MemoryContext::new().body(r#"{"a": 1}"#);
     let out = text(run(src, &mut ctx));
-    assert_eq!(out, "{\n  \"a\": 1,\n  \"property-name\": \"property-value\"\n}");
+    assert_eq!(
+        out,
+        "{\n  \"a\": 1,\n  \"property-name\": \"property-value\"\n}"
+    );
     // Without preserveContent the body is consumed, as in APIM.
     assert_eq!(ctx.request_body, None);
 }
@@ -168,7 +236,11 @@ fn add_property_to_json_body() {
 fn jwt(claims: &str) -> String {
     use base64::Engine;
     let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!("{}.{}.sig", e.encode(r#"{"alg":"HS256","typ":"JWT"}"#), e.encode(claims))
+    format!(
+        "{}.{}.sig",
+        e.encode(r#"{"alg":"HS256","typ":"JWT"}"#),
+        e.encode(claims)
+    )
 }
 
 #[test]
@@ -203,26 +275,44 @@ fn with_cert() -> MemoryContext {
 
 #[test]
 fn check_client_certificate_existence() {
-    assert!(boolean(x("context.Request.Certificate != null", &mut with_cert())));
-    assert!(!boolean(x("context.Request.Certificate != null", &mut MemoryContext::new())));
+    assert!(boolean(x(
+        "context.Request.Certificate != null",
+        &mut with_cert()
+    )));
+    assert!(!boolean(x(
+        "context.Request.Certificate != null",
+        &mut MemoryContext::new()
+    )));
 }
 
 #[test]
 fn check_client_certificate_valid_with_revocation() {
-    assert!(boolean(x("context.Request.Certificate.Verify() == true", &mut with_cert())));
+    assert!(boolean(x(
+        "context.Request.Certificate.Verify() == true",
+        &mut with_cert()
+    )));
     let mut invalid = with_cert();
     invalid.certificate_valid = false;
-    assert!(!boolean(x("context.Request.Certificate.Verify() == true", &mut invalid)));
+    assert!(!boolean(x(
+        "context.Request.Certificate.Verify() == true",
+        &mut invalid
+    )));
 }
 
 #[test]
 fn check_client_certificate_valid_without_revocation() {
-    assert!(boolean(x("context.Request.Certificate.VerifyNoRevocation() == true", &mut with_cert())));
+    assert!(boolean(x(
+        "context.Request.Certificate.VerifyNoRevocation() == true",
+        &mut with_cert()
+    )));
 }
 
 #[test]
 fn check_client_certificate_issuer() {
-    assert!(boolean(x(r#"context.Request.Certificate.Issuer == "trusted-issuer""#, &mut with_cert())));
+    assert!(boolean(x(
+        r#"context.Request.Certificate.Issuer == "trusted-issuer""#,
+        &mut with_cert()
+    )));
 }
 
 #[test]
@@ -259,7 +349,11 @@ fn extract(xml: &str) -> Vec<String> {
             i += 1;
             continue;
         }
-        let (open, close) = if b[i + 1] == b'(' { (b'(', b')') } else { (b'{', b'}') };
+        let (open, close) = if b[i + 1] == b'(' {
+            (b'(', b')')
+        } else {
+            (b'{', b'}')
+        };
         let (mut depth, mut j, mut quote) = (0, i + 1, None::<u8>);
         while j < b.len() {
             let c = b[j];
@@ -305,22 +399,34 @@ fn corpus_examples_compile() {
     files.sort();
     let (mut total, mut ok) = (0, 0);
     let mut refused: Vec<(String, String)> = Vec::new();
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "xml")) {
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "xml"))
+    {
         let xml = std::fs::read_to_string(f).unwrap_or_default();
         for src in extract(&xml) {
             total += 1;
             match Expression::compile(&src) {
                 Ok(_) => ok += 1,
-                Err(e) => refused.push((src.lines().next().unwrap_or("").chars().take(70).collect(), e.message)),
+                Err(e) => refused.push((
+                    src.lines().next().unwrap_or("").chars().take(70).collect(),
+                    e.message,
+                )),
             }
         }
     }
     println!("corpus expressions: {ok} of {total} compile");
     for (src, why) in &refused {
-        println!("  refused: {src}\n      -> {}", why.chars().take(160).collect::<String>());
+        println!(
+            "  refused: {src}\n      -> {}",
+            why.chars().take(160).collect::<String>()
+        );
     }
     assert!(total > 250, "extraction found only {total} expressions");
-    assert!(ok * 100 >= total * 85, "only {ok} of {total} corpus expressions compile");
+    assert!(
+        ok * 100 >= total * 85,
+        "only {ok} of {total} corpus expressions compile"
+    );
 }
 
 // --- Semantics ------------------------------------------------------------------------------
@@ -333,8 +439,14 @@ fn statement_blocks_loops_and_budget() {
     let forever = Expression::compile("@{ while (true) { } return 1; }").unwrap();
     let err = forever.evaluate(&mut ctx).unwrap_err();
     assert!(err.message.contains("budget"), "{}", err.message);
-    let caught = Expression::compile("@{ try { while (true) { } } catch (Exception e) { return 0; } return 1; }").unwrap();
-    assert!(caught.evaluate(&mut ctx).is_err(), "a budget overrun must not be catchable");
+    let caught = Expression::compile(
+        "@{ try { while (true) { } } catch (Exception e) { return 0; } return 1; }",
+    )
+    .unwrap();
+    assert!(
+        caught.evaluate(&mut ctx).is_err(),
+        "a budget overrun must not be catchable"
+    );
 }
 
 #[test]
@@ -375,24 +487,54 @@ fn runtime_errors_are_errors_not_panics() {
 #[test]
 fn dotnet_surface() {
     let mut ctx = MemoryContext::new();
-    ctx.now = DateTime { ticks: 638_400_000_000_000_000, kind: Default::default() };
+    ctx.now = DateTime {
+        ticks: 638_400_000_000_000_000,
+        kind: Default::default(),
+    };
     let cases: &[(&str, &str)] = &[
         (r#"@(string.Format("{0}-{1:D3}", "a", 7))"#, "a-007"),
         (r#"@(string.Join(",", new[] { "a", "b" }))"#, "a,b"),
         (r#"@($"x={1 + 2}")"#, "x=3"),
-        (r#"@(Convert.ToBase64String(Encoding.UTF8.GetBytes("hi")))"#, "aGk="),
-        (r#"@(Encoding.UTF8.GetString(Convert.FromBase64String("aGk=")))"#, "hi"),
+        (
+            r#"@(Convert.ToBase64String(Encoding.UTF8.GetBytes("hi")))"#,
+            "aGk=",
+        ),
+        (
+            r#"@(Encoding.UTF8.GetString(Convert.FromBase64String("aGk=")))"#,
+            "hi",
+        ),
         (r#"@(Uri.EscapeDataString("a b/c"))"#, "a%20b%2Fc"),
-        (r#"@(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"))"#, "2024-01-04T21:20:00Z"),
-        (r#"@(DateTime.UtcNow.AddDays(1).ToString("o"))"#, "2024-01-05T21:20:00.0000000Z"),
-        (r#"@(new DateTime(1970, 1, 2).ToString("s"))"#, "1970-01-02T00:00:00"),
-        (r#"@(((JObject)JObject.Parse("{\"a\":{\"b\":[1,2]}}"))["a"]["b"][1].ToString())"#, "2"),
-        (r#"@(JObject.Parse("{\"a\":5}").Value<int>("a").ToString())"#, "5"),
-        (r#"@{ int n; return int.TryParse("12", out n) ? (n * 2).ToString() : "no"; }"#, "24"),
+        (
+            r#"@(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"))"#,
+            "2024-01-04T21:20:00Z",
+        ),
+        (
+            r#"@(DateTime.UtcNow.AddDays(1).ToString("o"))"#,
+            "2024-01-05T21:20:00.0000000Z",
+        ),
+        (
+            r#"@(new DateTime(1970, 1, 2).ToString("s"))"#,
+            "1970-01-02T00:00:00",
+        ),
+        (
+            r#"@(((JObject)JObject.Parse("{\"a\":{\"b\":[1,2]}}"))["a"]["b"][1].ToString())"#,
+            "2",
+        ),
+        (
+            r#"@(JObject.Parse("{\"a\":5}").Value<int>("a").ToString())"#,
+            "5",
+        ),
+        (
+            r#"@{ int n; return int.TryParse("12", out n) ? (n * 2).ToString() : "no"; }"#,
+            "24",
+        ),
         (r#"@("Basic dXNlcjpwYXNz".AsBasic().Password)"#, "pass"),
         (r#"@(Math.Max(3, 9).ToString())"#, "9"),
         (r#"@("a,b,,c".Split(',').Length.ToString())"#, "4"),
-        (r#"@(new List<string> { "x", "y" }.Where(s => s != "x").First())"#, "y"),
+        (
+            r#"@(new List<string> { "x", "y" }.Where(s => s != "x").First())"#,
+            "y",
+        ),
         (r#"@(Guid.NewGuid().ToString().Length.ToString())"#, "36"),
     ];
     for (src, want) in cases {
@@ -402,8 +544,13 @@ fn dotnet_surface() {
 
 #[test]
 fn headers_and_bodies_are_read_lazily() {
-    let e = Expression::compile(r#"@(context.Request.Method == "GET" || context.Request.Headers.ContainsKey("x"))"#).unwrap();
-    let mut ctx = MemoryContext::new().prop(Prop::RequestMethod, "GET").body("{}");
+    let e = Expression::compile(
+        r#"@(context.Request.Method == "GET" || context.Request.Headers.ContainsKey("x"))"#,
+    )
+    .unwrap();
+    let mut ctx = MemoryContext::new()
+        .prop(Prop::RequestMethod, "GET")
+        .body("{}");
     assert!(e.evaluate_bool(&mut ctx).unwrap());
     assert_eq!((ctx.header_reads, ctx.body_reads), (0, 0));
 }

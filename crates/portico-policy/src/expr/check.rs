@@ -150,7 +150,8 @@ impl Checker {
                 if let Some(cond) = cond {
                     c.expr(cond, false)?;
                 }
-                step.iter_mut().try_for_each(|e| c.expr(e, false).map(drop))?;
+                step.iter_mut()
+                    .try_for_each(|e| c.expr(e, false).map(drop))?;
                 c.scoped(|c| c.stmt(body))
             })?,
             StmtKind::Foreach {
@@ -211,6 +212,11 @@ impl Checker {
                     return Ok(St::Type(ty));
                 } else if matches!(name.as_str(), "System" | "Newtonsoft" | "Microsoft") {
                     return Ok(St::Namespace(name.clone()));
+                } else if name.starts_with(char::is_uppercase) {
+                    return Err(err(at, format!(
+                        "`{name}` is not a type or variable Portico supports; supported types are: {}",
+                        types::supported_list()
+                    )));
                 } else {
                     return Err(err(at, format!(
                         "`{name}` is not declared; declare it with `var {name} = …;` (the request is reached through `context`)"
@@ -348,21 +354,29 @@ impl Checker {
                 None if dictionary(obj) && matches!(name.as_str(), "Count" | "Keys" | "Values") => {
                     Ok(St::Other)
                 }
-                None => Err(err(e.at, format!(
-                    "`{name}` is not a member of {}; members are: {}",
-                    obj.path(),
-                    ctx_members::member_names(obj)
-                ))),
+                None => Err(err(
+                    e.at,
+                    format!(
+                        "`{name}` is not a member of {}; members are: {}",
+                        obj.path(),
+                        ctx_members::member_names(obj)
+                    ),
+                )),
             },
             St::Namespace(prefix) => {
                 let full = format!("{prefix}.{name}");
                 if types::NAMESPACES.contains(&full.as_str()) {
                     return Ok(St::Namespace(full));
                 }
-                let ty = types::simple(&full).ok_or_else(|| err(e.at, format!(
+                let ty = types::simple(&full).ok_or_else(|| {
+                    err(
+                        e.at,
+                        format!(
                     "`{full}` is not supported in Portico expressions; supported types are: {}",
                     types::supported_list()
-                )))?;
+                ),
+                    )
+                })?;
                 e.kind = ExprKind::Type(ty.clone());
                 Ok(St::Type(ty))
             }
@@ -372,10 +386,13 @@ impl Checker {
                     .iter()
                     .any(|(c, names)| *c == class && names.contains(&name.as_str()));
                 if !known {
-                    return Err(err(e.at, format!(
-                        "`{ty}.{name}` is not supported; static members of {ty} are: {}",
-                        catalog::static_names(class)
-                    )));
+                    return Err(err(
+                        e.at,
+                        format!(
+                            "`{ty}.{name}` is not supported; static members of {ty} are: {}",
+                            catalog::static_names(class)
+                        ),
+                    ));
                 }
                 Ok(St::Other)
             }
@@ -404,7 +421,10 @@ impl Checker {
 
     fn call(&mut self, e: &mut Expr) -> Result<St, ExprError> {
         let at = e.at;
-        let ExprKind::Call { recv, name, args, .. } = &mut e.kind else {
+        let ExprKind::Call {
+            recv, name, args, ..
+        } = &mut e.kind
+        else {
             return Ok(St::Other);
         };
         self.args(args)?;
@@ -422,7 +442,10 @@ impl Checker {
                     (a, MANY) => format!("at least {a}"),
                     (a, b) => format!("{a} to {b}"),
                 };
-                return Err(err(at, format!("`{name}` takes {expected} argument(s), not {n}")));
+                return Err(err(
+                    at,
+                    format!("`{name}` takes {expected} argument(s), not {n}"),
+                ));
             }
             Ok(St::Other)
         };
@@ -441,7 +464,8 @@ impl Checker {
                 }
             }
             St::Namespace(ns) => Err(err(at, format!("`{ns}.{name}` is not a type Portico knows"))),
-            St::Ctx(obj) if !dictionary(obj) && !(matches!(obj, CtxObj::Url(_)) && name == "ToString") => {
+            St::Ctx(obj)
+                if !(dictionary(obj) || matches!(obj, CtxObj::Url(_)) && name == "ToString") => {
                 Err(err(at, format!(
                     "{} has no method `{name}`; members are: {}",
                     obj.path(),
@@ -464,4 +488,34 @@ fn dictionary(obj: CtxObj) -> bool {
         obj,
         CtxObj::Query(_) | CtxObj::MatchedParameters | CtxObj::Variables | CtxObj::Certificates
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parser::parse;
+    use super::*;
+
+    fn check_src(src: &str) -> Result<usize, ExprError> {
+        check(&mut parse(src)?)
+    }
+
+    #[test]
+    fn names_resolve_to_slots_in_scope() {
+        assert_eq!(
+            check_src("@{ var a = 1; { var b = a; } return a; }").unwrap(),
+            2
+        );
+        assert!(check_src("@{ { var b = 1; } return b; }").is_err());
+        assert!(check_src("@{ var a = 1; var a = 2; return a; }").is_err());
+    }
+
+    #[test]
+    fn context_and_statics_are_checked() {
+        assert!(check_src("@(context.Api.ServiceUrl.Host)").is_ok());
+        assert!(check_src("@(context.Api.Nope)").is_err());
+        assert!(check_src("@(System.Text.Encoding.UTF8.GetBytes(\"a\"))").is_ok());
+        assert!(check_src("@(DateTime.Yesterday)").is_err());
+        assert!(check_src("@(x => x)").is_err());
+        assert!(check_src("@{ var a = 1; }").is_err());
+    }
 }

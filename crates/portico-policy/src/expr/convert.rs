@@ -30,10 +30,13 @@ pub fn to_string(v: &Value) -> String {
             format!("{}: {}", serde_json::Value::String(key), pretty(&value))
         }
         Value::DateTime(d) => time::format(d.ticks, d.kind, None, "").unwrap_or_default(),
-        Value::DateTimeOffset(d) => {
-            time::format(d.ticks, DtKind::Unspecified, Some(d.offset_minutes), "MM/dd/yyyy HH:mm:ss zzz")
-                .unwrap_or_default()
-        }
+        Value::DateTimeOffset(d) => time::format(
+            d.ticks,
+            DtKind::Unspecified,
+            Some(d.offset_minutes),
+            "MM/dd/yyyy HH:mm:ss zzz",
+        )
+        .unwrap_or_default(),
         Value::TimeSpan(t) => t.display(),
         Value::Guid(g) => guid_to_string(*g),
         Value::Exception(m) => format!("System.Exception: {m}"),
@@ -84,7 +87,14 @@ pub fn double_to_string(d: f64) -> String {
 
 pub fn guid_to_string(g: u128) -> String {
     let h = format!("{g:032x}");
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// A JToken's `ToString()`: strings raw, other primitives as .NET prints them, containers as
@@ -123,13 +133,23 @@ pub fn to_json(v: &Value) -> serde_json::Value {
             J::Object(m)
         }
         Value::Array(a) => J::Array(lock(a).items.iter().map(to_json).collect()),
-        Value::Dict(d) => J::Object(lock(d).iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        Value::Dict(d) => J::Object(
+            lock(d)
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        ),
         Value::DateTime(d) => J::String(
             time::format(d.ticks, d.kind, None, "yyyy-MM-ddTHH:mm:ss.FFFFFFFK").unwrap_or_default(),
         ),
         Value::DateTimeOffset(d) => J::String(
-            time::format(d.ticks, DtKind::Unspecified, Some(d.offset_minutes), "yyyy-MM-ddTHH:mm:ss.FFFFFFFK")
-                .unwrap_or_default(),
+            time::format(
+                d.ticks,
+                DtKind::Unspecified,
+                Some(d.offset_minutes),
+                "yyyy-MM-ddTHH:mm:ss.FFFFFFFK",
+            )
+            .unwrap_or_default(),
         ),
         other => J::String(to_string(other)),
     }
@@ -155,7 +175,11 @@ fn json_scalar(v: &serde_json::Value) -> Value {
 /// An explicit cast `(ty)v`.
 pub fn cast(v: &Value, ty: &Ty) -> Result<Value, EvalError> {
     if let Ty::Nullable(inner) = ty {
-        return if v.is_null() { Ok(Value::Null) } else { cast(v, inner) };
+        return if v.is_null() {
+            Ok(Value::Null)
+        } else {
+            cast(v, inner)
+        };
     }
     if let Value::Json(r) = v {
         let token = r.get().unwrap_or(serde_json::Value::Null);
@@ -173,7 +197,11 @@ pub fn cast(v: &Value, ty: &Ty) -> Result<Value, EvalError> {
             Ty::String if !token.is_object() && !token.is_array() => {
                 return Ok(Value::str(json_to_string(&token)));
             }
-            _ if token.is_null() => return Err(EvalError::msg(format!("cannot cast a null JSON value to {ty}"))),
+            _ if token.is_null() => {
+                return Err(EvalError::msg(format!(
+                    "cannot cast a null JSON value to {ty}"
+                )))
+            }
             _ if !token.is_object() && !token.is_array() => return cast(&json_scalar(&token), ty),
             _ => return Err(cast_error(v, ty)),
         }
@@ -232,7 +260,11 @@ pub fn cast(v: &Value, ty: &Ty) -> Result<Value, EvalError> {
             Value::Str(s) => match time::parse_iso(s) {
                 Some((ticks, off)) => Value::DateTime(DateTime {
                     ticks: ticks - i64::from(off.unwrap_or(0)) * 60 * time::TICKS_PER_SECOND,
-                    kind: if off.is_some() { DtKind::Utc } else { DtKind::Unspecified },
+                    kind: if off.is_some() {
+                        DtKind::Utc
+                    } else {
+                        DtKind::Unspecified
+                    },
                 }),
                 None => return fail(),
             },
@@ -301,7 +333,10 @@ pub fn need_str(v: &Value, what: &str) -> Result<Arc<str>, EvalError> {
         Value::Str(s) => Ok(s.clone()),
         Value::Null => Err(EvalError::msg(format!("{what} is null"))),
         Value::Char(c) => Ok(c.to_string().into()),
-        other => Err(EvalError::msg(format!("{what} must be a string, not {}", other.type_name()))),
+        other => Err(EvalError::msg(format!(
+            "{what} must be a string, not {}",
+            other.type_name()
+        ))),
     }
 }
 
@@ -311,7 +346,10 @@ pub fn need_i64(v: &Value, what: &str) -> Result<i64, EvalError> {
         Value::Long(i) => Ok(*i),
         Value::Char(c) => Ok(i64::from(u32::from(*c))),
         Value::Json(_) => need_i64(&cast(v, &Ty::Long)?, what),
-        other => Err(EvalError::msg(format!("{what} must be an integer, not {}", other.type_name()))),
+        other => Err(EvalError::msg(format!(
+            "{what} must be an integer, not {}",
+            other.type_name()
+        ))),
     }
 }
 
@@ -327,7 +365,10 @@ pub fn need_bool(v: &Value, what: &str) -> Result<bool, EvalError> {
     match v {
         Value::Bool(b) => Ok(*b),
         Value::Json(_) => need_bool(&cast(v, &Ty::Bool)?, what),
-        other => Err(EvalError::msg(format!("{what} must be a bool, not {}", other.type_name()))),
+        other => Err(EvalError::msg(format!(
+            "{what} must be a bool, not {}",
+            other.type_name()
+        ))),
     }
 }
 
@@ -340,7 +381,10 @@ pub fn need_bytes(v: &Value, what: &str) -> Result<Vec<u8>, EvalError> {
             .map(|b| need_i64(b, what).map(|b| b as u8))
             .collect(),
         Value::Null => Err(EvalError::msg(format!("{what} is null"))),
-        other => Err(EvalError::msg(format!("{what} must be a byte[], not {}", other.type_name()))),
+        other => Err(EvalError::msg(format!(
+            "{what} must be a byte[], not {}",
+            other.type_name()
+        ))),
     }
 }
 

@@ -60,7 +60,11 @@ fn err(offset: usize, message: impl Into<String>) -> ExprError {
 
 /// Lexes `src[start..end]`; offsets in the tokens are offsets into `src`.
 pub fn lex(src: &str, start: usize, end: usize) -> Result<Vec<Token>, ExprError> {
-    let mut lx = Lexer { src, pos: start, end };
+    let mut lx = Lexer {
+        src,
+        pos: start,
+        end,
+    };
     let mut out = Vec::new();
     loop {
         lx.skip_trivia()?;
@@ -113,8 +117,8 @@ impl Lexer<'_> {
             if rest.starts_with("//") {
                 let n = rest.find('\n').unwrap_or(rest.len());
                 self.pos += n;
-            } else if rest.starts_with("/*") {
-                match rest[2..].find("*/") {
+            } else if let Some(body) = rest.strip_prefix("/*") {
+                match body.find("*/") {
                     Some(n) => self.pos += n + 4,
                     None => return Err(err(self.pos, "comment `/*` is never closed with `*/`")),
                 }
@@ -182,7 +186,10 @@ impl Lexer<'_> {
         if rest.starts_with("0x") || rest.starts_with("0X") {
             self.pos += 2;
             let digits_at = self.pos;
-            while self.peek().is_some_and(|c| c.is_ascii_hexdigit() || c == '_') {
+            while self
+                .peek()
+                .is_some_and(|c| c.is_ascii_hexdigit() || c == '_')
+            {
                 self.bump();
             }
             let text = self.src[digits_at..self.pos].replace('_', "");
@@ -261,8 +268,7 @@ impl Lexer<'_> {
             '\\' | '"' | '\'' => c,
             'u' | 'x' => {
                 let begin = self.pos;
-                while self.pos - begin < 4 && self.peek().is_some_and(|h| h.is_ascii_hexdigit())
-                {
+                while self.pos - begin < 4 && self.peek().is_some_and(|h| h.is_ascii_hexdigit()) {
                     self.bump();
                 }
                 u32::from_str_radix(&self.src[begin..self.pos], 16)
@@ -352,10 +358,13 @@ impl Lexer<'_> {
                     }
                     pieces.push(self.hole()?);
                 }
-                '}' => return Err(err(self.pos - 1, "lone `}` in interpolated string; write `}}`")),
-                '\n' if !verbatim => {
-                    return Err(err(open, "interpolated string is never closed"))
+                '}' => {
+                    return Err(err(
+                        self.pos - 1,
+                        "lone `}` in interpolated string; write `}}`",
+                    ))
                 }
+                '\n' if !verbatim => return Err(err(open, "interpolated string is never closed")),
                 c => text.push(c),
             }
         }
@@ -413,4 +422,50 @@ impl Lexer<'_> {
 
 fn is_ident_start(c: char) -> bool {
     c.is_alphabetic() || c == '_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<Tok> {
+        lex(s, 0, s.len())
+            .unwrap()
+            .into_iter()
+            .map(|t| t.tok)
+            .collect()
+    }
+
+    #[test]
+    fn literals_and_offsets() {
+        assert_eq!(
+            toks(r#"@"a""b" 'c' 0x1F 5L 1.5"#),
+            vec![
+                Tok::Str("a\"b".into()),
+                Tok::Char('c'),
+                Tok::Int(31, NumSuffix::None),
+                Tok::Int(5, NumSuffix::Long),
+                Tok::Double(1.5),
+                Tok::Eof
+            ]
+        );
+        let t = lex("  x", 0, 3).unwrap();
+        assert_eq!((t[0].start, t[0].end), (2, 3));
+    }
+
+    #[test]
+    fn interpolation_holes_and_formats() {
+        let Tok::Interp(parts) = &toks(r#"$"a{x:yyyy}{{b}}""#)[0] else {
+            panic!("not interpolated")
+        };
+        assert_eq!(parts.len(), 3);
+        assert!(matches!(&parts[1], InterpPiece::Hole { format: Some(f), .. } if f == "yyyy"));
+        assert_eq!(parts[2], InterpPiece::Text("{b}".into()));
+    }
+
+    #[test]
+    fn errors_carry_offsets() {
+        assert_eq!(lex("ab \"x", 0, 5).unwrap_err().offset, 3);
+        assert_eq!(lex("a # b", 0, 5).unwrap_err().offset, 2);
+    }
 }

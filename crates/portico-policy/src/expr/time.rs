@@ -241,7 +241,11 @@ pub fn format(ticks: i64, kind: DtKind, offset: Option<i32>, fmt: &str) -> Resul
                 (None, DtKind::Unspecified) => {}
                 _ => {
                     let sign = if off < 0 { '-' } else { '+' };
-                    out.push_str(&format!("{sign}{:02}:{:02}", off.abs() / 60, off.abs() % 60));
+                    out.push_str(&format!(
+                        "{sign}{:02}:{:02}",
+                        off.abs() / 60,
+                        off.abs() % 60
+                    ));
                 }
             },
             '\'' | '"' => {
@@ -345,5 +349,53 @@ impl TimeSpan {
             out.push_str(&format!(".{frac:07}"));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_round_trip() {
+        let t = ticks_of(2024, 2, 29, 13, 5, 9).unwrap();
+        let f = fields(t);
+        assert_eq!(
+            (f.year, f.month, f.day, f.hour, f.minute, f.second),
+            (2024, 2, 29, 13, 5, 9)
+        );
+        assert_eq!(ticks_of(1970, 1, 1, 0, 0, 0), Some(UNIX_EPOCH_TICKS));
+        assert_eq!(ticks_of(2023, 2, 29, 0, 0, 0), None);
+        assert_eq!(fields(add_months(t, 12).unwrap()).day, 28);
+    }
+
+    #[test]
+    fn formats() {
+        let t = ticks_of(2024, 1, 5, 7, 8, 9).unwrap() + 1_234_567;
+        assert_eq!(
+            format(t, DtKind::Utc, None, "o").unwrap(),
+            "2024-01-05T07:08:09.1234567Z"
+        );
+        assert_eq!(
+            format(t, DtKind::Utc, None, "R").unwrap(),
+            "Fri, 05 Jan 2024 07:08:09 GMT"
+        );
+        assert_eq!(
+            format(t, DtKind::Utc, None, "yyyy-MM-dd'T'HH:mm").unwrap(),
+            "2024-01-05T07:08"
+        );
+        assert_eq!(
+            format(t, DtKind::Unspecified, Some(120), "zzz").unwrap(),
+            "+02:00"
+        );
+        assert!(format(t, DtKind::Utc, None, "Q").is_err());
+    }
+
+    #[test]
+    fn iso_parsing() {
+        let (t, off) = parse_iso("2024-01-05T07:08:09.5+02:00").unwrap();
+        assert_eq!(off, Some(120));
+        assert_eq!(t % TICKS_PER_SECOND, 5_000_000);
+        assert!(parse_iso("yesterday").is_none());
     }
 }

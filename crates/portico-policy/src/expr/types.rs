@@ -127,7 +127,10 @@ const NAMES: &[(&str, Ty)] = &[
     ("Math", Ty::Static(StaticClass::Math)),
     ("Convert", Ty::Static(StaticClass::Convert)),
     ("Encoding", Ty::Static(StaticClass::Encoding)),
-    ("StringComparison", Ty::Static(StaticClass::StringComparison)),
+    (
+        "StringComparison",
+        Ty::Static(StaticClass::StringComparison),
+    ),
     ("Array", Ty::Static(StaticClass::ArrayClass)),
     ("BitConverter", Ty::Static(StaticClass::BitConverter)),
     ("WebUtility", Ty::Static(StaticClass::WebUtility)),
@@ -150,7 +153,10 @@ const GENERICS: &[&str] = &[
 /// Resolves a (possibly namespace-qualified) simple type name without generic arguments.
 pub fn simple(name: &str) -> Option<Ty> {
     let short = strip_namespace(name);
-    NAMES.iter().find(|(n, _)| *n == short).map(|(_, t)| t.clone())
+    NAMES
+        .iter()
+        .find(|(n, _)| *n == short)
+        .map(|(_, t)| t.clone())
 }
 
 /// True when `name` is a generic type Portico knows (`List`, `Dictionary`, …).
@@ -187,7 +193,7 @@ pub fn strip_namespace(name: &str) -> &str {
 /// The list shown when a type name is unknown.
 pub fn supported_list() -> String {
     let mut names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
-    names.extend(GENERICS.iter().map(|g| *g));
+    names.extend(GENERICS.iter().copied());
     names.join(", ")
 }
 

@@ -51,8 +51,14 @@ pub fn member(ev: &mut Eval<'_>, v: &Value, name: &str) -> Found {
             "NotBefore" => Some(Value::DateTime(c.not_before)),
             "NotAfter" => Some(Value::DateTime(c.not_after)),
             // X500DistinguishedName: only its `Name` is exposed.
-            "SubjectName" => Some(Value::dict(vec![("Name".into(), Value::str(c.subject.as_str()))])),
-            "IssuerName" => Some(Value::dict(vec![("Name".into(), Value::str(c.issuer.as_str()))])),
+            "SubjectName" => Some(Value::dict(vec![(
+                "Name".into(),
+                Value::str(c.subject.as_str()),
+            )])),
+            "IssuerName" => Some(Value::dict(vec![(
+                "Name".into(),
+                Value::str(c.issuer.as_str()),
+            )])),
             _ => None,
         },
         Value::Jwt(j) => jwt_member(j, name),
@@ -81,9 +87,9 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
             let found = lookup(ev, v, &key)?;
             let as_text = !matches!(v, Value::Ctx(CtxObj::Variables | CtxObj::Certificates));
             let value = match found {
-                Some(Value::Array(a)) if as_text => Value::str(
-                    seq::strings_of(&Value::Array(a))?.join(","),
-                ),
+                Some(Value::Array(a)) if as_text => {
+                    Value::str(seq::strings_of(&Value::Array(a))?.join(","))
+                }
                 Some(found) => found,
                 None if call.args.len() > 1 => call.arg(1).clone(),
                 None => call.type_arg().map_or(Value::Null, default_of),
@@ -195,7 +201,10 @@ fn snapshot(ev: &mut Eval<'_>, v: &Value) -> Result<Value, EvalError> {
             obj,
             CtxObj::Query(_) | CtxObj::MatchedParameters | CtxObj::Variables | CtxObj::Certificates
         ) {
-            return Err(EvalError::msg(format!("{} cannot be enumerated", obj.path())));
+            return Err(EvalError::msg(format!(
+                "{} cannot be enumerated",
+                obj.path()
+            )));
         }
     }
     let mut entries = Vec::new();
@@ -296,7 +305,11 @@ fn unix_time(v: Option<&serde_json::Value>) -> Value {
 }
 
 fn jwt_member(j: &Jwt, name: &str) -> Option<Value> {
-    let claim = |k: &str| j.claims.get(k).map_or(Value::Null, |v| Value::str(convert::json_to_string(v)));
+    let claim = |k: &str| {
+        j.claims
+            .get(k)
+            .map_or(Value::Null, |v| Value::str(convert::json_to_string(v)))
+    };
     Some(match name {
         "Header" => Value::dict(
             j.header
@@ -324,4 +337,3 @@ fn jwt_member(j: &Jwt, name: &str) -> Option<Value> {
         _ => return None,
     })
 }
-

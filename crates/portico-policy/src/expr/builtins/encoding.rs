@@ -21,7 +21,9 @@ fn escape(s: &str, plus_for_space: bool) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' if plus_for_space => out.push('+'),
             _ => {
                 let _ = write!(out, "%{b:02X}");
@@ -52,7 +54,13 @@ fn unescape(s: &str, plus_is_space: bool) -> String {
 }
 
 fn html(s: &str, encode: bool) -> String {
-    const MAP: [(&str, &str); 5] = [("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\"", "&quot;"), ("'", "&#39;")];
+    const MAP: [(&str, &str); 5] = [
+        ("&", "&amp;"),
+        ("<", "&lt;"),
+        (">", "&gt;"),
+        ("\"", "&quot;"),
+        ("'", "&#39;"),
+    ];
     let mut out = s.to_string();
     if encode {
         for (c, e) in MAP {
@@ -67,8 +75,15 @@ fn html(s: &str, encode: bool) -> String {
 }
 
 pub fn parse_guid(s: &str) -> Option<u128> {
-    let hex: String = s.trim().trim_matches(|c| c == '{' || c == '}').chars().filter(|c| *c != '-').collect();
-    (hex.len() == 32).then(|| u128::from_str_radix(&hex, 16).ok()).flatten()
+    let hex: String = s
+        .trim()
+        .trim_matches(|c| c == '{' || c == '}')
+        .chars()
+        .filter(|c| *c != '-')
+        .collect();
+    (hex.len() == 32)
+        .then(|| u128::from_str_radix(&hex, 16).ok())
+        .flatten()
 }
 
 /// .NET's mixed-endian byte layout of a Guid.
@@ -93,11 +108,16 @@ pub fn static_call(ev: &mut Eval<'_>, class: &str, call: &mut Call<'_>) -> Found
         ("Convert", "FromBase64String") => {
             let s = need_str(arg(0), "the Base64 text")?;
             let clean: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-            Value::bytes(&B64.decode(clean).map_err(|e| EvalError::msg(format!("invalid Base64: {e}")))?)
+            Value::bytes(
+                &B64.decode(clean)
+                    .map_err(|e| EvalError::msg(format!("invalid Base64: {e}")))?,
+            )
         }
         ("Convert", "ToString") => Value::str(ev.stringify(arg(0))),
         ("Uri", "EscapeDataString") => Value::str(escape(&need_str(arg(0), "the text")?, false)),
-        ("Uri", "UnescapeDataString") => Value::str(unescape(&need_str(arg(0), "the text")?, false)),
+        ("Uri", "UnescapeDataString") => {
+            Value::str(unescape(&need_str(arg(0), "the text")?, false))
+        }
         ("WebUtility", name) => match arg(0) {
             Value::Null => Value::Null,
             v => {
@@ -113,7 +133,9 @@ pub fn static_call(ev: &mut Eval<'_>, class: &str, call: &mut Call<'_>) -> Found
         ("Guid", "NewGuid") => Value::Guid(new_guid(ev)),
         ("Guid", "Parse") => {
             let s = need_str(arg(0), "the Guid text")?;
-            Value::Guid(parse_guid(&s).ok_or_else(|| EvalError::msg(format!("\"{s}\" is not a Guid")))?)
+            Value::Guid(
+                parse_guid(&s).ok_or_else(|| EvalError::msg(format!("\"{s}\" is not a Guid")))?,
+            )
         }
         ("Guid", "TryParse") => {
             let g = match arg(0) {
@@ -134,7 +156,13 @@ pub fn static_call(ev: &mut Eval<'_>, class: &str, call: &mut Call<'_>) -> Found
         }
         ("BitConverter", "ToString") => {
             let bytes = need_bytes(arg(0), "the bytes")?;
-            Value::str(bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join("-"))
+            Value::str(
+                bytes
+                    .iter()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<Vec<_>>()
+                    .join("-"),
+            )
         }
         _ => return Ok(None),
     }))
@@ -154,10 +182,13 @@ fn next_random(state: &Mutex<u64>) -> u64 {
 pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
     let arg = |i: usize| call.arg(i);
     Ok(Some(match (v, call.name) {
-        (Value::Guid(g), "ToString") => Value::str(format_guid(*g, &match arg(0) {
-            Value::Null => String::new(),
-            f => need_str(f, "the format")?.to_string(),
-        })?),
+        (Value::Guid(g), "ToString") => Value::str(format_guid(
+            *g,
+            &match arg(0) {
+                Value::Null => String::new(),
+                f => need_str(f, "the format")?.to_string(),
+            },
+        )?),
         (Value::Guid(g), "ToByteArray") => Value::bytes(&guid_bytes(*g)),
         (Value::Encoding(_), "GetBytes") => Value::bytes(need_str(arg(0), "the text")?.as_bytes()),
         (Value::Encoding(_), "GetString") => {
@@ -165,8 +196,15 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
             let bytes = match call.args.len() {
                 3 => {
                     let (i, n) = (need_i64(arg(1), "index")?, need_i64(arg(2), "count")?);
-                    let range = usize::try_from(i).ok().zip(usize::try_from(n).ok()).and_then(|(i, n)| bytes.get(i..i.checked_add(n)?));
-                    range.ok_or_else(|| EvalError::msg("GetString: index and count are outside the array"))?.to_vec()
+                    let range = usize::try_from(i)
+                        .ok()
+                        .zip(usize::try_from(n).ok())
+                        .and_then(|(i, n)| bytes.get(i..i.checked_add(n)?));
+                    range
+                        .ok_or_else(|| {
+                            EvalError::msg("GetString: index and count are outside the array")
+                        })?
+                        .to_vec()
                 }
                 _ => bytes,
             };
@@ -180,12 +218,16 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
                 _ => (need_i64(arg(0), "minValue")?, need_i64(arg(1), "maxValue")?),
             };
             if hi < lo {
-                return Err(EvalError::msg("Random.Next: minValue is greater than maxValue"));
+                return Err(EvalError::msg(
+                    "Random.Next: minValue is greater than maxValue",
+                ));
             }
             let span = (hi - lo) as u64;
             Value::Int((lo + if span == 0 { 0 } else { (r % span) as i64 }) as i32)
         }
-        (Value::Random(state), "NextDouble") => Value::Double((next_random(state) >> 11) as f64 / (1u64 << 53) as f64),
+        (Value::Random(state), "NextDouble") => {
+            Value::Double((next_random(state) >> 11) as f64 / (1u64 << 53) as f64)
+        }
         _ => {
             let _ = ev;
             return Ok(None);
@@ -195,7 +237,9 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
 
 pub fn construct(ev: &mut Eval<'_>, ty: &Ty, args: &[Value]) -> Result<Value, EvalError> {
     Ok(match (ty, args) {
-        (Ty::Guid, [Value::Str(s)]) => Value::Guid(parse_guid(s).ok_or_else(|| EvalError::msg(format!("\"{s}\" is not a Guid")))?),
+        (Ty::Guid, [Value::Str(s)]) => Value::Guid(
+            parse_guid(s).ok_or_else(|| EvalError::msg(format!("\"{s}\" is not a Guid")))?,
+        ),
         (Ty::Guid, [bytes @ Value::Array(_)]) => {
             let b: [u8; 16] = need_bytes(bytes, "the bytes")?
                 .try_into()
@@ -204,14 +248,28 @@ pub fn construct(ev: &mut Eval<'_>, ty: &Ty, args: &[Value]) -> Result<Value, Ev
         }
         (Ty::Guid, []) => Value::Guid(0),
         (Ty::Random, []) => Value::Random(Arc::new(Mutex::new(ev.ctx.random() | 1))),
-        (Ty::Random, [seed]) => Value::Random(Arc::new(Mutex::new((need_i64(seed, "the seed")? as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1))),
+        (Ty::Random, [seed]) => Value::Random(Arc::new(Mutex::new(
+            (need_i64(seed, "the seed")? as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        ))),
         (Ty::Uri, [s]) => Value::Str(need_str(s, "the URI")?),
         (Ty::String, [Value::Char(c), n]) => {
-            let n = usize::try_from(need_i64(n, "the count")?).ok().filter(|n| *n <= MAX_LEN).ok_or_else(|| EvalError::msg("new string(c, n): n is out of range"))?;
+            let n = usize::try_from(need_i64(n, "the count")?)
+                .ok()
+                .filter(|n| *n <= MAX_LEN)
+                .ok_or_else(|| EvalError::msg("new string(c, n): n is out of range"))?;
             Value::str(std::iter::repeat_n(*c, n).collect::<String>())
         }
-        (Ty::String, [chars @ Value::Array(_)]) => Value::str(ev.iterate(chars)?.iter().map(convert::to_string).collect::<String>()),
-        _ => return Err(EvalError::msg(format!("new {ty}(…) with these arguments is not supported"))),
+        (Ty::String, [chars @ Value::Array(_)]) => Value::str(
+            ev.iterate(chars)?
+                .iter()
+                .map(convert::to_string)
+                .collect::<String>(),
+        ),
+        _ => {
+            return Err(EvalError::msg(format!(
+                "new {ty}(…) with these arguments is not supported"
+            )))
+        }
     })
 }
 
@@ -223,6 +281,10 @@ pub fn format_guid(g: u128, fmt: &str) -> Result<String, EvalError> {
         "N" | "n" => d.replace('-', ""),
         "B" | "b" => format!("{{{d}}}"),
         "P" | "p" => format!("({d})"),
-        other => return Err(EvalError::msg(format!("Guid format \"{other}\" is not supported; use D, N, B or P"))),
+        other => {
+            return Err(EvalError::msg(format!(
+                "Guid format \"{other}\" is not supported; use D, N, B or P"
+            )))
+        }
     })
 }

@@ -27,14 +27,19 @@ pub fn static_call(class: &str, call: &mut Call<'_>) -> Found {
         _ => Ty::JToken,
     };
     Ok(Some(match call.name {
-        "Parse" | "DeserializeObject" => {
-            expect_kind(Value::json(parse(&need_str(call.arg(0), "the JSON text")?)?), &ty)?
-        }
+        "Parse" | "DeserializeObject" => expect_kind(
+            Value::json(parse(&need_str(call.arg(0), "the JSON text")?)?),
+            &ty,
+        )?,
         "FromObject" => expect_kind(Value::json(to_json(call.arg(0))), &ty)?,
         "SerializeObject" => {
             let j = to_json(call.arg(0));
             let indented = matches!(call.arg(1), Value::Enum(_, "Indented"));
-            Value::str(if indented { convert::pretty(&j) } else { j.to_string() })
+            Value::str(if indented {
+                convert::pretty(&j)
+            } else {
+                j.to_string()
+            })
         }
         _ => return Ok(None),
     }))
@@ -54,10 +59,14 @@ pub fn construct(ty: &Ty, args: Vec<Value>) -> Result<Value, EvalError> {
         }
         Ty::JArray => {
             let items = match args.as_slice() {
-                [Value::Array(_)] => convert::to_json(&args[0]).as_array().cloned().unwrap_or_default(),
-                [Value::Json(r)] if r.with(J::is_array) == Some(true) => {
-                    r.get().and_then(|j| j.as_array().cloned()).unwrap_or_default()
-                }
+                [Value::Array(_)] => convert::to_json(&args[0])
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+                [Value::Json(r)] if r.with(J::is_array) == Some(true) => r
+                    .get()
+                    .and_then(|j| j.as_array().cloned())
+                    .unwrap_or_default(),
                 _ => args.iter().map(to_json).collect(),
             };
             Value::json(J::Array(items))
@@ -109,7 +118,11 @@ pub fn member(v: &Value, name: &str) -> Found {
         }),
         "First" | "Last" => {
             let items = iterate(v)?;
-            let item = if name == "First" { items.first() } else { items.last() };
+            let item = if name == "First" {
+                items.first()
+            } else {
+                items.last()
+            };
             item.cloned().unwrap_or(Value::Null)
         }
         "Type" => Value::str(match &j {
@@ -151,16 +164,34 @@ pub fn index(v: &Value, i: &Value) -> Found {
             let ix = need_i64(i, "the index")?;
             match usize::try_from(ix).ok().filter(|ix| *ix < a.len()) {
                 Some(ix) => Value::Json(r.child(Seg::Index(ix))),
-                None => return Err(EvalError::msg(format!("index {ix} is outside the JArray (count {})", a.len()))),
+                None => {
+                    return Err(EvalError::msg(format!(
+                        "index {ix} is outside the JArray (count {})",
+                        a.len()
+                    )))
+                }
             }
         }
-        (J::Object(_), other) => return Err(EvalError::msg(format!("a JObject is indexed by property name, not {}", other.type_name()))),
-        _ => return Err(EvalError::msg(format!("cannot index a {} with [{}]", json_kind(&j), convert::to_string(i)))),
+        (J::Object(_), other) => {
+            return Err(EvalError::msg(format!(
+                "a JObject is indexed by property name, not {}",
+                other.type_name()
+            )))
+        }
+        _ => {
+            return Err(EvalError::msg(format!(
+                "cannot index a {} with [{}]",
+                json_kind(&j),
+                convert::to_string(i)
+            )))
+        }
     }))
 }
 
 pub fn set_index(v: &Value, i: &Value, new: Value) -> Result<(), EvalError> {
-    let Value::Json(r) = v else { return Err(EvalError::msg("not a JSON token")) };
+    let Value::Json(r) = v else {
+        return Err(EvalError::msg("not a JSON token"));
+    };
     let new = to_json(&new);
     let done = r.with_mut(|j| match (j, i) {
         (J::Object(m), Value::Str(k)) => {
@@ -176,28 +207,44 @@ pub fn set_index(v: &Value, i: &Value, new: Value) -> Result<(), EvalError> {
                     *s = new;
                     Ok(())
                 }
-                None => Err(EvalError::msg(format!("index {ix} is outside the JArray (count {len})"))),
+                None => Err(EvalError::msg(format!(
+                    "index {ix} is outside the JArray (count {len})"
+                ))),
             }
         }
-        _ => Err(EvalError::msg("only a JObject or JArray can be assigned through `[…]`")),
+        _ => Err(EvalError::msg(
+            "only a JObject or JArray can be assigned through `[…]`",
+        )),
     });
     done.unwrap_or_else(|| Err(EvalError::msg("the JSON token no longer exists")))
 }
 
 pub fn iterate(v: &Value) -> Result<Vec<Value>, EvalError> {
-    let Some(r) = token(v) else { return Ok(Vec::new()) };
+    let Some(r) = token(v) else {
+        return Ok(Vec::new());
+    };
     let j = r.get().unwrap_or(J::Null);
     Ok(match j {
-        J::Array(a) => (0..a.len()).map(|i| Value::Json(r.child(Seg::Index(i)))).collect(),
-        J::Object(m) => m.keys().map(|k| Value::JProperty(r.child(Seg::Key(k.clone())))).collect(),
+        J::Array(a) => (0..a.len())
+            .map(|i| Value::Json(r.child(Seg::Index(i))))
+            .collect(),
+        J::Object(m) => m
+            .keys()
+            .map(|k| Value::JProperty(r.child(Seg::Key(k.clone()))))
+            .collect(),
         _ => return Err(EvalError::msg("a JValue cannot be enumerated")),
     })
 }
 
 /// Removes the token a reference points at from its parent.
 fn remove_self(r: &JsonRef) -> bool {
-    let Some((last, parent)) = r.path.split_last() else { return false };
-    let parent = JsonRef { root: r.root.clone(), path: parent.into() };
+    let Some((last, parent)) = r.path.split_last() else {
+        return false;
+    };
+    let parent = JsonRef {
+        root: r.root.clone(),
+        path: parent.into(),
+    };
     parent
         .with_mut(|p| match (p, last) {
             (J::Object(m), Seg::Key(k)) => m.remove(k).is_some(),
@@ -235,17 +282,24 @@ fn select(r: &JsonRef, path: &str) -> Result<Value, EvalError> {
                 }
                 let inner: String = chars.by_ref().take_while(|c| *c != ']').collect();
                 let inner = inner.trim();
-                let key = if let Some(q) = inner.strip_prefix('\'').and_then(|q| q.strip_suffix('\'')) {
-                    Value::str(q)
-                } else if inner == "*" || inner.contains(':') || inner.starts_with('?') {
-                    return Err(EvalError::msg(format!("SelectToken(\"{path}\"): wildcards, slices and filters are not supported")));
-                } else {
-                    Value::Int(inner.parse().map_err(|_| EvalError::msg(format!("SelectToken(\"{path}\"): bad index [{inner}]")))?)
-                };
+                let key =
+                    if let Some(q) = inner.strip_prefix('\'').and_then(|q| q.strip_suffix('\'')) {
+                        Value::str(q)
+                    } else if inner == "*" || inner.contains(':') || inner.starts_with('?') {
+                        return Err(EvalError::msg(format!(
+                        "SelectToken(\"{path}\"): wildcards, slices and filters are not supported"
+                    )));
+                    } else {
+                        Value::Int(inner.parse().map_err(|_| {
+                            EvalError::msg(format!("SelectToken(\"{path}\"): bad index [{inner}]"))
+                        })?)
+                    };
                 cur = step(&cur, key)?;
             }
             '*' | '?' | '@' => {
-                return Err(EvalError::msg(format!("SelectToken(\"{path}\"): wildcards, slices and filters are not supported")))
+                return Err(EvalError::msg(format!(
+                    "SelectToken(\"{path}\"): wildcards, slices and filters are not supported"
+                )))
             }
             c => name.push(c),
         }
@@ -301,7 +355,9 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
             }
         }
         ("Properties", J::Object(_)) => Value::array(Ty::JProperty, iterate(v)?),
-        ("ContainsKey", J::Object(m)) => Value::Bool(m.contains_key(&*need_str(arg(0), "the key")?)),
+        ("ContainsKey", J::Object(m)) => {
+            Value::Bool(m.contains_key(&*need_str(arg(0), "the key")?))
+        }
         ("TryGetValue", J::Object(_)) => {
             let found = index(v, arg(0))?.unwrap_or(Value::Null);
             let yes = !found.is_null();
@@ -316,11 +372,20 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
                     Some(Seg::Key(k)) => (k.clone(), p.get().unwrap_or(J::Null)),
                     _ => return Err(EvalError::msg("invalid JProperty")),
                 },
-                (name, 2) => (need_str(name, "the property name")?.to_string(), to_json(arg(1))),
-                _ => return Err(EvalError::msg("JObject.Add takes a JProperty, or a name and a value")),
+                (name, 2) => (
+                    need_str(name, "the property name")?.to_string(),
+                    to_json(arg(1)),
+                ),
+                _ => {
+                    return Err(EvalError::msg(
+                        "JObject.Add takes a JProperty, or a name and a value",
+                    ))
+                }
             };
             if m.contains_key(&key) {
-                return Err(EvalError::msg(format!("the JObject already has a property named \"{key}\"")));
+                return Err(EvalError::msg(format!(
+                    "the JObject already has a property named \"{key}\""
+                )));
             }
             r.with_mut(|o| o.as_object_mut().map(|o| o.insert(key, value)));
             Value::Null
@@ -332,7 +397,10 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
         }
         ("Remove", J::Object(_)) if call.args.len() == 1 => {
             let k = need_str(arg(0), "the property name")?.to_string();
-            Value::Bool(r.with_mut(|o| o.as_object_mut().and_then(|o| o.remove(&k)).is_some()).unwrap_or(false))
+            Value::Bool(
+                r.with_mut(|o| o.as_object_mut().and_then(|o| o.remove(&k)).is_some())
+                    .unwrap_or(false),
+            )
         }
         ("Remove", _) if call.args.is_empty() => {
             remove_self(r);
@@ -340,7 +408,10 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
         }
         ("RemoveAt", J::Array(a)) => {
             let i = need_i64(arg(0), "the index")?;
-            let ix = usize::try_from(i).ok().filter(|i| *i < a.len()).ok_or_else(|| EvalError::msg(format!("index {i} is outside the JArray")))?;
+            let ix = usize::try_from(i)
+                .ok()
+                .filter(|i| *i < a.len())
+                .ok_or_else(|| EvalError::msg(format!("index {i} is outside the JArray")))?;
             r.with_mut(|a| a.as_array_mut().map(|a| a.remove(ix)));
             Value::Null
         }

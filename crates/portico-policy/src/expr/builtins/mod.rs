@@ -41,7 +41,10 @@ impl Call<'_> {
 
     pub fn lambda(&self) -> Result<&Lambda, EvalError> {
         self.lambda.ok_or_else(|| {
-            EvalError::msg(format!("`{}` needs a lambda argument (`x => …`)", self.name))
+            EvalError::msg(format!(
+                "`{}` needs a lambda argument (`x => …`)",
+                self.name
+            ))
         })
     }
 
@@ -58,7 +61,11 @@ pub fn static_prop(ev: &mut Eval<'_>, ty: &Ty, name: &str) -> Result<Value, Eval
     let found = match class {
         "DateTime" | "DateTimeOffset" | "TimeSpan" => time::static_prop(ev, class, name),
         "StringComparison" | "Formatting" => Some(Value::Enum(
-            if class == "Formatting" { "Formatting" } else { "StringComparison" },
+            if class == "Formatting" {
+                "Formatting"
+            } else {
+                "StringComparison"
+            },
             catalog::STATIC_PROPS
                 .iter()
                 .flat_map(|(_, n)| n.iter())
@@ -131,6 +138,13 @@ pub fn call_method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Result<
     match call.name {
         "ToString" if call.args.is_empty() => Ok(Value::str(ev.stringify(v))),
         "Equals" if call.args.len() == 1 => Ok(Value::Bool(super::eval::equals(v, call.arg(0)))),
+        // Deterministic (FNV-1a of the text), unlike .NET's per-process randomised hash.
+        "GetHashCode" if call.args.is_empty() => {
+            let hash = ev.stringify(v).bytes().fold(0x811c_9dc5_u32, |h, b| {
+                (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+            });
+            Ok(Value::Int(hash as i32))
+        }
         name => Err(EvalError::msg(format!(
             "{} has no method `{name}` taking {} argument(s)",
             v.type_name(),
@@ -141,7 +155,9 @@ pub fn call_method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Result<
 
 pub fn index(ev: &mut Eval<'_>, v: &Value, idx: &[Value]) -> Result<Value, EvalError> {
     let [i] = idx else {
-        return Err(EvalError::msg("only single-argument indexers `[i]` are supported"));
+        return Err(EvalError::msg(
+            "only single-argument indexers `[i]` are supported",
+        ));
     };
     let found = match v {
         Value::Str(s) => strings::char_at(s, i)?,
@@ -156,7 +172,9 @@ pub fn index(ev: &mut Eval<'_>, v: &Value, idx: &[Value]) -> Result<Value, EvalE
 pub fn set_index(ev: &mut Eval<'_>, v: &Value, idx: &[Value], new: Value) -> Result<(), EvalError> {
     let _ = ev;
     let [i] = idx else {
-        return Err(EvalError::msg("only single-argument indexers `[i]` are supported"));
+        return Err(EvalError::msg(
+            "only single-argument indexers `[i]` are supported",
+        ));
     };
     match v {
         Value::Json(_) => json::set_index(v, i, new),
@@ -194,7 +212,10 @@ pub fn iterate(ev: &mut Eval<'_>, v: &Value) -> Result<Vec<Value>, EvalError> {
         Value::Array(_) | Value::Dict(_) => Ok(seq::iterate(v)),
         Value::Ctx(_) | Value::Headers(_) => ctxobj::iterate(ev, v),
         Value::Null => Err(EvalError::msg("null reference: cannot enumerate null")),
-        other => Err(EvalError::msg(format!("{} cannot be enumerated", other.type_name()))),
+        other => Err(EvalError::msg(format!(
+            "{} cannot be enumerated",
+            other.type_name()
+        ))),
     }
 }
 

@@ -56,7 +56,8 @@ pub fn static_call(class: &str, call: &mut Call<'_>) -> Found {
     Ok(Some(match (class, call.name) {
         (_, "Parse") => {
             let s = need_str(arg(0), "the text")?;
-            parse(class, &s).ok_or_else(|| EvalError::msg(format!("\"{s}\" is not a valid {class}")))?
+            parse(class, &s)
+                .ok_or_else(|| EvalError::msg(format!("\"{s}\" is not a valid {class}")))?
         }
         (_, "TryParse") => {
             let parsed = match arg(0) {
@@ -70,7 +71,12 @@ pub fn static_call(class: &str, call: &mut Call<'_>) -> Found {
         ("char", name) => {
             let c = match arg(0) {
                 Value::Char(c) => *c,
-                other => return Err(EvalError::msg(format!("char.{name} takes a char, not {}", other.type_name()))),
+                other => {
+                    return Err(EvalError::msg(format!(
+                        "char.{name} takes a char, not {}",
+                        other.type_name()
+                    )))
+                }
             };
             Value::Bool(match name {
                 "IsDigit" => c.is_ascii_digit(),
@@ -97,10 +103,14 @@ pub fn static_call(class: &str, call: &mut Call<'_>) -> Found {
             }
             match arg(0) {
                 Value::Null => zero(class_ty_name(&ty)),
-                Value::Double(d) if ty != Ty::Double => convert::cast(&Value::Double(d.round_ties_even()), &ty)?,
+                Value::Double(d) if ty != Ty::Double => {
+                    convert::cast(&Value::Double(d.round_ties_even()), &ty)?
+                }
                 v if ty == Ty::Byte => {
                     let i = need_i64(&convert::cast(v, &Ty::Long)?, "the value")?;
-                    u8::try_from(i).map(|b| Value::Int(i32::from(b))).map_err(|_| EvalError::msg(format!("{i} does not fit in a byte")))?
+                    u8::try_from(i)
+                        .map(|b| Value::Int(i32::from(b)))
+                        .map_err(|_| EvalError::msg(format!("{i} does not fit in a byte")))?
                 }
                 v => convert::cast(v, &ty)?,
             }
@@ -118,20 +128,28 @@ pub fn static_call(class: &str, call: &mut Call<'_>) -> Found {
             let pick = if (call.name == "Min") == less { a } else { b };
             match (a, b) {
                 (Value::Int(_), Value::Int(_)) | (Value::Long(_), Value::Long(_)) => pick.clone(),
-                (Value::Double(_), _) | (_, Value::Double(_)) => Value::Double(need_f64(pick, "the value")?),
+                (Value::Double(_), _) | (_, Value::Double(_)) => {
+                    Value::Double(need_f64(pick, "the value")?)
+                }
                 _ => Value::Long(need_i64(pick, "the value")?),
             }
         }
         ("Math", "Round") => {
             let x = need_f64(arg(0), "the value")?;
-            let digits = if call.args.len() > 1 { need_i64(arg(1), "the digits")?.clamp(0, 15) as i32 } else { 0 };
+            let digits = if call.args.len() > 1 {
+                need_i64(arg(1), "the digits")?.clamp(0, 15) as i32
+            } else {
+                0
+            };
             let scale = 10f64.powi(digits);
             Value::Double((x * scale).round_ties_even() / scale)
         }
         ("Math", "Floor") => Value::Double(need_f64(arg(0), "the value")?.floor()),
         ("Math", "Ceiling") => Value::Double(need_f64(arg(0), "the value")?.ceil()),
         ("Math", "Sqrt") => Value::Double(need_f64(arg(0), "the value")?.sqrt()),
-        ("Math", "Pow") => Value::Double(need_f64(arg(0), "the base")?.powf(need_f64(arg(1), "the exponent")?)),
+        ("Math", "Pow") => {
+            Value::Double(need_f64(arg(0), "the base")?.powf(need_f64(arg(1), "the exponent")?))
+        }
         _ => return Ok(None),
     }))
 }
@@ -147,7 +165,9 @@ fn class_ty_name(ty: &Ty) -> &'static str {
 
 pub fn method(v: &Value, call: &mut Call<'_>) -> Found {
     Ok(Some(match call.name {
-        "ToString" if !call.args.is_empty() => Value::str(format(v, &need_str(call.arg(0), "the format")?)?),
+        "ToString" if !call.args.is_empty() => {
+            Value::str(format(v, &need_str(call.arg(0), "the format")?)?)
+        }
         "CompareTo" => Value::Int(match super::super::eval::compare(v, call.arg(0)) {
             Some(std::cmp::Ordering::Less) => -1,
             Some(std::cmp::Ordering::Greater) => 1,
@@ -160,13 +180,21 @@ pub fn method(v: &Value, call: &mut Call<'_>) -> Found {
 /// Standard numeric formats: D/Dn, N/Nn, F/Fn, X/x, and "0000"-style zero padding.
 pub fn format(v: &Value, fmt: &str) -> Result<String, EvalError> {
     let (kind, digits) = fmt.split_at(fmt.chars().next().map_or(0, char::len_utf8));
-    let digits: Option<usize> = if digits.is_empty() { None } else { digits.parse().ok() };
+    let digits: Option<usize> = if digits.is_empty() {
+        None
+    } else {
+        digits.parse().ok()
+    };
     let int = || need_i64(v, "the number");
     Ok(match kind {
         "D" | "d" => {
             let i = int()?;
             let w = digits.unwrap_or(0);
-            if i < 0 { format!("-{:0w$}", i.unsigned_abs()) } else { format!("{i:0w$}") }
+            if i < 0 {
+                format!("-{:0w$}", i.unsigned_abs())
+            } else {
+                format!("{i:0w$}")
+            }
         }
         "X" | "x" => {
             let i = int()?;
@@ -175,18 +203,32 @@ pub fn format(v: &Value, fmt: &str) -> Result<String, EvalError> {
                 Value::Int(x) => format!("{:0w$x}", *x as u32),
                 _ => format!("{:0w$x}", i as u64),
             };
-            if kind == "X" { s.to_uppercase() } else { s }
+            if kind == "X" {
+                s.to_uppercase()
+            } else {
+                s
+            }
         }
         "F" | "f" | "N" | "n" => {
             let x = need_f64(v, "the number")?;
             let s = format!("{:.*}", digits.unwrap_or(2), x);
-            if kind.eq_ignore_ascii_case("n") { group_thousands(&s) } else { s }
+            if kind.eq_ignore_ascii_case("n") {
+                group_thousands(&s)
+            } else {
+                s
+            }
         }
-        _ if !fmt.is_empty() && fmt.chars().all(|c| c == '0') => format!("{:0w$}", int()?, w = fmt.len()),
+        _ if !fmt.is_empty() && fmt.chars().all(|c| c == '0') => {
+            format!("{:0w$}", int()?, w = fmt.len())
+        }
         "" => convert::to_string(v),
         _ => match v {
             Value::Double(d) if fmt == "R" || fmt == "G" => double_to_string(*d),
-            _ => return Err(EvalError::msg(format!("number format \"{fmt}\" is not supported; use D, N, F, X or 000…"))),
+            _ => {
+                return Err(EvalError::msg(format!(
+                    "number format \"{fmt}\" is not supported; use D, N, F, X or 000…"
+                )))
+            }
         },
     })
 }

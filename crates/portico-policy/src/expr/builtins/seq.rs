@@ -21,7 +21,10 @@ pub fn member(v: &Value, name: &str) -> Option<Value> {
             match name {
                 "Count" => Some(Value::Int(d.len() as i32)),
                 "Keys" => Some(Value::strings(d.iter().map(|(k, _)| k.as_str()))),
-                "Values" => Some(Value::array(Ty::Object, d.iter().map(|(_, v)| v.clone()).collect())),
+                "Values" => Some(Value::array(
+                    Ty::Object,
+                    d.iter().map(|(_, v)| v.clone()).collect(),
+                )),
                 // Record-like dictionaries (a certificate's SubjectName) expose their entries.
                 _ => d.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
             }
@@ -42,7 +45,10 @@ pub fn values_of(dict: &Value) -> Value {
 pub fn strings_of(v: &Value) -> Result<Vec<String>, EvalError> {
     match v {
         Value::Array(a) => Ok(lock(a).items.iter().map(convert::to_string).collect()),
-        other => Err(EvalError::msg(format!("{} is not a string array", other.type_name()))),
+        other => Err(EvalError::msg(format!(
+            "{} is not a string array",
+            other.type_name()
+        ))),
     }
 }
 
@@ -68,14 +74,21 @@ pub fn index(v: &Value, i: &Value) -> Found {
                 .and_then(|i| a.items.get(i))
                 .cloned()
                 .map(Some)
-                .ok_or_else(|| EvalError::msg(format!("index {i} is outside the array (length {len})")))
+                .ok_or_else(|| {
+                    EvalError::msg(format!("index {i} is outside the array (length {len})"))
+                })
         }
         Value::Dict(d) => {
             let key = need_str(i, "the key")?;
-            let found = lock(d).iter().find(|(k, _)| **k == *key).map(|(_, v)| v.clone());
-            found
-                .map(Some)
-                .ok_or_else(|| EvalError::msg(format!("the key \"{key}\" is not present in the dictionary")))
+            let found = lock(d)
+                .iter()
+                .find(|(k, _)| **k == *key)
+                .map(|(_, v)| v.clone());
+            found.map(Some).ok_or_else(|| {
+                EvalError::msg(format!(
+                    "the key \"{key}\" is not present in the dictionary"
+                ))
+            })
         }
         _ => Ok(None),
     }
@@ -85,7 +98,11 @@ pub fn set_index(v: &Value, i: &Value, new: Value) -> Result<(), EvalError> {
     match v {
         Value::Array(a) => {
             let elem = lock(a).elem.clone();
-            let new = if matches!(elem, Ty::Byte) { convert::cast(&new, &Ty::Byte)? } else { new };
+            let new = if matches!(elem, Ty::Byte) {
+                convert::cast(&new, &Ty::Byte)?
+            } else {
+                new
+            };
             array_set(a, need_i64(i, "the index")?, new)
         }
         Value::Dict(d) => {
@@ -97,7 +114,9 @@ pub fn set_index(v: &Value, i: &Value, new: Value) -> Result<(), EvalError> {
             }
             Ok(())
         }
-        _ => Err(EvalError::msg("this value cannot be assigned through `[…]`")),
+        _ => Err(EvalError::msg(
+            "this value cannot be assigned through `[…]`",
+        )),
     }
 }
 
@@ -114,8 +133,9 @@ pub fn construct(ty: &Ty, args: Vec<Value>, init: Vec<Vec<Value>>) -> Result<Val
         _ => {
             let mut entries = Vec::new();
             for group in init {
-                let [k, v] = <[Value; 2]>::try_from(group)
-                    .map_err(|_| EvalError::msg("dictionary initializer entries are `{ key, value }`"))?;
+                let [k, v] = <[Value; 2]>::try_from(group).map_err(|_| {
+                    EvalError::msg("dictionary initializer entries are `{ key, value }`")
+                })?;
                 entries.push((need_str(&k, "the key")?.to_string(), v));
             }
             Ok(Value::dict(entries))
@@ -139,12 +159,23 @@ pub fn static_call(ev: &mut Eval<'_>, class: &str, call: &mut Call<'_>) -> Found
         }
         ("Array", "IndexOf") => {
             let items = iterate(call.arg(0));
-            Value::Int(items.iter().position(|x| equals(x, call.arg(1))).map_or(-1, |p| p as i32))
+            Value::Int(
+                items
+                    .iter()
+                    .position(|x| equals(x, call.arg(1)))
+                    .map_or(-1, |p| p as i32),
+            )
         }
         ("Array", "Copy") => {
             let (src, si, dst, di, n) = match call.args.as_slice() {
                 [s, d, n] => (s, 0, d, 0, n),
-                [s, si, d, di, n] => (s, need_i64(si, "sourceIndex")?, d, need_i64(di, "destinationIndex")?, n),
+                [s, si, d, di, n] => (
+                    s,
+                    need_i64(si, "sourceIndex")?,
+                    d,
+                    need_i64(di, "destinationIndex")?,
+                    n,
+                ),
                 _ => return Err(EvalError::msg("Array.Copy takes 3 or 5 arguments")),
             };
             let n = need_i64(n, "length")?;
@@ -168,7 +199,12 @@ pub fn static_call(ev: &mut Eval<'_>, class: &str, call: &mut Call<'_>) -> Found
             if !(0..=MAX_ITEMS as i64).contains(&count) {
                 return Err(EvalError::msg("Enumerable.Range count is out of range"));
             }
-            Value::array(Ty::Int, (start..start + count).map(|i| Value::Int(i as i32)).collect())
+            Value::array(
+                Ty::Int,
+                (start..start + count)
+                    .map(|i| Value::Int(i as i32))
+                    .collect(),
+            )
         }
         _ => return Ok(None),
     }))
@@ -214,7 +250,10 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
         Value::Dict(d) => match call.name {
             "GetValueOrDefault" | "ContainsKey" | "TryGetValue" | "Add" | "Remove" => {
                 let key = need_str(call.arg(0), "the key")?;
-                let found = lock(d).iter().find(|(k, _)| **k == *key).map(|(_, v)| v.clone());
+                let found = lock(d)
+                    .iter()
+                    .find(|(k, _)| **k == *key)
+                    .map(|(_, v)| v.clone());
                 return Ok(Some(match call.name {
                     "ContainsKey" => Value::Bool(found.is_some()),
                     "TryGetValue" => {
@@ -225,7 +264,9 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
                         Value::Bool(yes)
                     }
                     "Add" if found.is_some() => {
-                        return Err(EvalError::msg(format!("the key \"{key}\" is already in the dictionary")))
+                        return Err(EvalError::msg(format!(
+                            "the key \"{key}\" is already in the dictionary"
+                        )))
                     }
                     "Add" => {
                         lock(d).push((key.to_string(), call.arg(1).clone()));
@@ -271,13 +312,17 @@ fn elem_of(items: &[Value]) -> Ty {
 pub fn linq(ev: &mut Eval<'_>, items: Vec<Value>, call: &mut Call<'_>) -> Found {
     let pred = |ev: &mut Eval<'_>, it: &Value| -> Result<bool, EvalError> {
         match call.lambda {
-            Some(l) => convert::need_bool(&ev.call_lambda(l, std::slice::from_ref(it))?, "the predicate"),
+            Some(l) => convert::need_bool(
+                &ev.call_lambda(l, std::slice::from_ref(it))?,
+                "the predicate",
+            ),
             None => Ok(true),
         }
     };
     let name = call.name;
     Ok(Some(match name {
-        "Any" | "All" | "Count" | "First" | "FirstOrDefault" | "Last" | "LastOrDefault" | "Where" => {
+        "Any" | "All" | "Count" | "First" | "FirstOrDefault" | "Last" | "LastOrDefault"
+        | "Where" => {
             let mut kept = Vec::new();
             for it in items {
                 let yes = pred(ev, &it)?;
@@ -295,8 +340,14 @@ pub fn linq(ev: &mut Eval<'_>, items: Vec<Value>, call: &mut Call<'_>) -> Found 
                 "Any" => Value::Bool(false),
                 "All" => Value::Bool(true),
                 "Count" => Value::Int(kept.len() as i32),
-                "First" => return Err(EvalError::msg("First(): the sequence has no matching element")),
-                "Last" => kept.pop().ok_or_else(|| EvalError::msg("Last(): the sequence has no matching element"))?,
+                "First" => {
+                    return Err(EvalError::msg(
+                        "First(): the sequence has no matching element",
+                    ))
+                }
+                "Last" => kept.pop().ok_or_else(|| {
+                    EvalError::msg("Last(): the sequence has no matching element")
+                })?,
                 "LastOrDefault" => kept.pop().unwrap_or(Value::Null),
                 "Where" => Value::array(elem_of(&kept), kept),
                 _ => Value::Null,
@@ -319,7 +370,8 @@ pub fn linq(ev: &mut Eval<'_>, items: Vec<Value>, call: &mut Call<'_>) -> Found 
                 };
                 keyed.push((key, it));
             }
-            let cmp = |a: &Value, b: &Value| super::super::eval::compare(a, b).unwrap_or(Ordering::Equal);
+            let cmp =
+                |a: &Value, b: &Value| super::super::eval::compare(a, b).unwrap_or(Ordering::Equal);
             match name {
                 "Sum" => {
                     let mut total = Value::Int(0);
@@ -331,7 +383,11 @@ pub fn linq(ev: &mut Eval<'_>, items: Vec<Value>, call: &mut Call<'_>) -> Found 
                 "Min" | "Max" => {
                     let best = keyed.into_iter().map(|(k, _)| k).reduce(|a, b| {
                         let ord = cmp(&a, &b);
-                        if (name == "Min") == (ord == Ordering::Greater) { b } else { a }
+                        if (name == "Min") == (ord == Ordering::Greater) {
+                            b
+                        } else {
+                            a
+                        }
                     });
                     best.ok_or_else(|| EvalError::msg(format!("{name}(): the sequence is empty")))?
                 }
@@ -350,7 +406,10 @@ pub fn linq(ev: &mut Eval<'_>, items: Vec<Value>, call: &mut Call<'_>) -> Found 
             match name {
                 "Skip" => Value::array(elem_of(&items), items.into_iter().skip(n).collect()),
                 "Take" => Value::array(elem_of(&items), items.into_iter().take(n).collect()),
-                _ => items.get(n).cloned().ok_or_else(|| EvalError::msg(format!("ElementAt({n}) is beyond the end")))?,
+                _ => items
+                    .get(n)
+                    .cloned()
+                    .ok_or_else(|| EvalError::msg(format!("ElementAt({n}) is beyond the end")))?,
             }
         }
         "Distinct" => {
@@ -369,10 +428,14 @@ pub fn linq(ev: &mut Eval<'_>, items: Vec<Value>, call: &mut Call<'_>) -> Found 
             Value::array(elem_of(&out), out)
         }
         "Contains" => Value::Bool(items.iter().any(|x| equals(x, call.arg(0)))),
-        "IndexOf" => Value::Int(items.iter().position(|x| equals(x, call.arg(0))).map_or(-1, |p| p as i32)),
+        "IndexOf" => Value::Int(
+            items
+                .iter()
+                .position(|x| equals(x, call.arg(0)))
+                .map_or(-1, |p| p as i32),
+        ),
         "ToArray" => Value::array(elem_of(&items), items),
         "ToList" => Value::list(elem_of(&items), items),
         _ => return Ok(None),
     }))
 }
-

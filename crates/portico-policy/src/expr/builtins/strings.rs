@@ -9,7 +9,8 @@ use super::super::value::{lock, Value};
 use super::{ctxobj, format_value, Call, Found, MAX_LEN};
 
 fn ignore_case(v: &Value) -> bool {
-    matches!(v, Value::Enum(_, name) if name.ends_with("IgnoreCase")) || matches!(v, Value::Bool(true))
+    matches!(v, Value::Enum(_, name) if name.ends_with("IgnoreCase"))
+        || matches!(v, Value::Bool(true))
 }
 
 fn fold(s: &str, ic: bool) -> String {
@@ -37,10 +38,15 @@ fn check_len(s: String) -> Result<Value, EvalError> {
 
 fn index_of(chars: &[char], needle: &[char], from: usize, last: bool) -> i32 {
     if needle.is_empty() {
-        return if last { chars.len() as i32 } else { from.min(chars.len()) as i32 };
+        return if last {
+            chars.len() as i32
+        } else {
+            from.min(chars.len()) as i32
+        };
     }
-    let hits = (0..chars.len().saturating_sub(needle.len() - 1)).filter(|&i| i >= from && chars[i..].starts_with(needle));
-    let found = if last { hits.last() } else { hits.into_iter().next() };
+    let mut hits = (0..chars.len().saturating_sub(needle.len() - 1))
+        .filter(|&i| i >= from && chars[i..].starts_with(needle));
+    let found = if last { hits.next_back() } else { hits.next() };
     found.map_or(-1, |i| i as i32)
 }
 
@@ -102,7 +108,9 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
             let hay: Vec<char> = fold(s, ic).chars().collect();
             let needle: Vec<char> = fold(&text(arg(0), "the value")?, ic).chars().collect();
             let from = match arg(1) {
-                Value::Int(_) | Value::Long(_) if call.name == "IndexOf" => position(arg(1), hay.len(), "startIndex")?,
+                Value::Int(_) | Value::Long(_) if call.name == "IndexOf" => {
+                    position(arg(1), hay.len(), "startIndex")?
+                }
                 _ => 0,
             };
             Value::Int(index_of(&hay, &needle, from, call.name == "LastIndexOf"))
@@ -110,13 +118,21 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
         "Substring" => {
             let cs = chars();
             let start = position(arg(0), cs.len(), "startIndex")?;
-            let end = if n > 1 { start + position(arg(1), cs.len() - start, "length")? } else { cs.len() };
+            let end = if n > 1 {
+                start + position(arg(1), cs.len() - start, "length")?
+            } else {
+                cs.len()
+            };
             Value::str(cs[start..end].iter().collect::<String>())
         }
         "Remove" if n >= 1 => {
             let mut cs = chars();
             let start = position(arg(0), cs.len(), "startIndex")?;
-            let end = if n > 1 { start + position(arg(1), cs.len() - start, "count")? } else { cs.len() };
+            let end = if n > 1 {
+                start + position(arg(1), cs.len() - start, "count")?
+            } else {
+                cs.len()
+            };
             cs.drain(start..end);
             Value::str(cs.into_iter().collect::<String>())
         }
@@ -154,7 +170,13 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
         }
         "Trim" | "TrimStart" | "TrimEnd" => {
             let set = trim_set(call)?;
-            let pred = |c: char| if set.is_empty() { c.is_whitespace() } else { set.contains(&c) };
+            let pred = |c: char| {
+                if set.is_empty() {
+                    c.is_whitespace()
+                } else {
+                    set.contains(&c)
+                }
+            };
             Value::str(match call.name {
                 "Trim" => s.trim_matches(pred),
                 "TrimStart" => s.trim_start_matches(pred),
@@ -168,21 +190,30 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
             let width = usize::try_from(width)
                 .ok()
                 .filter(|w| *w <= MAX_LEN)
-                .ok_or_else(|| EvalError::msg(format!("PadLeft/PadRight width {width} is out of range")))?;
+                .ok_or_else(|| {
+                    EvalError::msg(format!("PadLeft/PadRight width {width} is out of range"))
+                })?;
             let pad = match arg(1) {
                 Value::Char(c) => *c,
                 _ => ' ',
             };
             let missing = width.saturating_sub(s.chars().count());
             let fill: String = std::iter::repeat_n(pad, missing).collect();
-            Value::str(if call.name == "PadLeft" { fill + s } else { s.to_string() + &fill })
+            Value::str(if call.name == "PadLeft" {
+                fill + s
+            } else {
+                s.to_string() + &fill
+            })
         }
         "CompareTo" => Value::Int(match s.as_ref().cmp(&*need_str(arg(0), "the value")?) {
             std::cmp::Ordering::Less => -1,
             std::cmp::Ordering::Equal => 0,
             std::cmp::Ordering::Greater => 1,
         }),
-        "ToCharArray" => Value::array(super::super::types::Ty::Char, s.chars().map(Value::Char).collect()),
+        "ToCharArray" => Value::array(
+            super::super::types::Ty::Char,
+            s.chars().map(Value::Char).collect(),
+        ),
         "ToString" if n == 0 => v.clone(),
         "AsJwt" => ctxobj::as_jwt(s),
         "AsBasic" => ctxobj::as_basic(s),
@@ -191,7 +222,11 @@ pub fn method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Found {
 }
 
 fn split(s: &str, seps: &[String], limit: usize, remove_empty: bool) -> Vec<String> {
-    let seps: Vec<&str> = seps.iter().map(String::as_str).filter(|x| !x.is_empty()).collect();
+    let seps: Vec<&str> = seps
+        .iter()
+        .map(String::as_str)
+        .filter(|x| !x.is_empty())
+        .collect();
     let mut parts = Vec::new();
     let mut rest = s;
     loop {
@@ -261,8 +296,14 @@ pub fn static_call(ev: &mut Eval<'_>, call: &mut Call<'_>) -> Found {
         }
         "Equals" | "Compare" => {
             let ic = call.args.len() > 2 && ignore_case(arg(2));
-            let a = match arg(0) { Value::Null => None, v => Some(fold(&need_str(v, "the first string")?, ic)) };
-            let b = match arg(1) { Value::Null => None, v => Some(fold(&need_str(v, "the second string")?, ic)) };
+            let a = match arg(0) {
+                Value::Null => None,
+                v => Some(fold(&need_str(v, "the first string")?, ic)),
+            };
+            let b = match arg(1) {
+                Value::Null => None,
+                v => Some(fold(&need_str(v, "the second string")?, ic)),
+            };
             if call.name == "Equals" {
                 Value::Bool(a == b)
             } else {
@@ -304,7 +345,10 @@ pub fn format(ev: &mut Eval<'_>, fmt: &str, args: &[Value]) -> Result<String, Ev
                     EvalError::msg(format!("format item `{{{spec}}}` is not a number"))
                 })?;
                 let value = args.get(index).ok_or_else(|| {
-                    EvalError::msg(format!("format item {{{index}}} has no argument (only {} given)", args.len()))
+                    EvalError::msg(format!(
+                        "format item {{{index}}} has no argument (only {} given)",
+                        args.len()
+                    ))
                 })?;
                 let mut text = match item_fmt {
                     Some(f) => format_value(ev, value, f)?,
@@ -321,10 +365,13 @@ pub fn format(ev: &mut Eval<'_>, fmt: &str, args: &[Value]) -> Result<String, Ev
                     it.next();
                 }
             }
-            '}' => return Err(EvalError::msg(format!("format string \"{fmt}\" has a lone `}}`"))),
+            '}' => {
+                return Err(EvalError::msg(format!(
+                    "format string \"{fmt}\" has a lone `}}`"
+                )))
+            }
             c => out.push(c),
         }
     }
     Ok(out)
 }
-

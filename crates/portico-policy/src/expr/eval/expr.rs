@@ -70,7 +70,9 @@ impl Eval<'_> {
                     if *null_cond {
                         return Ok(Value::Null);
                     }
-                    return Err(EvalError::msg("null reference: indexing `[…]` a null value"));
+                    return Err(EvalError::msg(
+                        "null reference: indexing `[…]` a null value",
+                    ));
                 }
                 let idx = self.eval_all(args)?;
                 builtins::index(self, &t, &idx)?
@@ -111,7 +113,13 @@ impl Eval<'_> {
                 };
                 let values = values
                     .into_iter()
-                    .map(|v| if matches!(elem, Ty::Byte) { convert::cast(&v, &Ty::Byte) } else { Ok(v) })
+                    .map(|v| {
+                        if matches!(elem, Ty::Byte) {
+                            convert::cast(&v, &Ty::Byte)
+                        } else {
+                            Ok(v)
+                        }
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 Value::array(elem, values)
             }

@@ -70,7 +70,10 @@ pub fn unary(op: UnOp, v: &Value) -> Result<Value, EvalError> {
 }
 
 fn bad_operand(op: &str, v: &Value) -> EvalError {
-    EvalError::msg(format!("operator `{op}` cannot be applied to {}", v.type_name()))
+    EvalError::msg(format!(
+        "operator `{op}` cannot be applied to {}",
+        v.type_name()
+    ))
 }
 
 fn bad_operands(op: BinOp, l: &Value, r: &Value) -> EvalError {
@@ -96,8 +99,13 @@ pub fn binary(ev: &mut Eval<'_>, op: BinOp, l: &Value, r: &Value) -> Result<Valu
         }
         _ => {}
     }
-    let is_text = |v: &Value| matches!(v, Value::Str(_)) || matches!(v, Value::Json(j) if j.with(|t| t.is_string()).unwrap_or(false));
-    if op == BinOp::Add && (matches!(l, Value::Str(_)) || matches!(r, Value::Str(_)) || (is_text(l) && is_text(r))) {
+    let is_text = |v: &Value| {
+        matches!(v, Value::Str(_))
+            || matches!(v, Value::Json(j) if j.with(|t| t.is_string()).unwrap_or(false))
+    };
+    if op == BinOp::Add
+        && (matches!(l, Value::Str(_)) || matches!(r, Value::Str(_)) || (is_text(l) && is_text(r)))
+    {
         let mut s = ev.stringify(l);
         s.push_str(&ev.stringify(r));
         if s.len() > super::super::builtins::MAX_LEN {
@@ -171,23 +179,35 @@ fn int_op(op: BinOp, x: i64, y: i64) -> Option<Result<i64, EvalError>> {
 }
 
 fn time_op(op: BinOp, l: &Value, r: &Value) -> Option<Value> {
-    let shift = |t: i64, s: i64| if op == BinOp::Add { t.checked_add(s) } else { t.checked_sub(s) };
+    let shift = |t: i64, s: i64| {
+        if op == BinOp::Add {
+            t.checked_add(s)
+        } else {
+            t.checked_sub(s)
+        }
+    };
     Some(match (l, r, op) {
-        (Value::DateTime(a), Value::DateTime(b), BinOp::Sub) => Value::TimeSpan(TimeSpan(a.ticks - b.ticks)),
-        (Value::DateTimeOffset(a), Value::DateTimeOffset(b), BinOp::Sub) => Value::TimeSpan(TimeSpan(
-            utc_ticks(a) - utc_ticks(b),
-        )),
-        (Value::DateTime(a), Value::TimeSpan(t), BinOp::Add | BinOp::Sub) => Value::DateTime(DateTime {
-            ticks: shift(a.ticks, t.0)?,
-            kind: a.kind,
-        }),
+        (Value::DateTime(a), Value::DateTime(b), BinOp::Sub) => {
+            Value::TimeSpan(TimeSpan(a.ticks - b.ticks))
+        }
+        (Value::DateTimeOffset(a), Value::DateTimeOffset(b), BinOp::Sub) => {
+            Value::TimeSpan(TimeSpan(utc_ticks(a) - utc_ticks(b)))
+        }
+        (Value::DateTime(a), Value::TimeSpan(t), BinOp::Add | BinOp::Sub) => {
+            Value::DateTime(DateTime {
+                ticks: shift(a.ticks, t.0)?,
+                kind: a.kind,
+            })
+        }
         (Value::DateTimeOffset(a), Value::TimeSpan(t), BinOp::Add | BinOp::Sub) => {
             Value::DateTimeOffset(DateTimeOffset {
                 ticks: shift(a.ticks, t.0)?,
                 offset_minutes: a.offset_minutes,
             })
         }
-        (Value::TimeSpan(a), Value::TimeSpan(b), BinOp::Add | BinOp::Sub) => Value::TimeSpan(TimeSpan(shift(a.0, b.0)?)),
+        (Value::TimeSpan(a), Value::TimeSpan(b), BinOp::Add | BinOp::Sub) => {
+            Value::TimeSpan(TimeSpan(shift(a.0, b.0)?))
+        }
         _ => return None,
     })
 }
@@ -253,7 +273,9 @@ pub fn compare(l: &Value, r: &Value) -> Option<Ordering> {
     match (l, r) {
         (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
         (Value::DateTime(a), Value::DateTime(b)) => Some(a.ticks.cmp(&b.ticks)),
-        (Value::DateTimeOffset(a), Value::DateTimeOffset(b)) => Some(utc_ticks(a).cmp(&utc_ticks(b))),
+        (Value::DateTimeOffset(a), Value::DateTimeOffset(b)) => {
+            Some(utc_ticks(a).cmp(&utc_ticks(b)))
+        }
         (Value::TimeSpan(a), Value::TimeSpan(b)) => Some(a.cmp(b)),
         _ => None,
     }

@@ -126,7 +126,10 @@ impl Parser<'_> {
             return Ok(left);
         }
         let right = self.coalesce()?;
-        Ok(node(ExprKind::Binary(BinOp::Coalesce, bx(left), bx(right)), at))
+        Ok(node(
+            ExprKind::Binary(BinOp::Coalesce, bx(left), bx(right)),
+            at,
+        ))
     }
 
     fn binary(&mut self, level: usize) -> Result<Expr, ExprError> {
@@ -230,7 +233,10 @@ impl Parser<'_> {
     }
 
     fn additive(&mut self) -> Result<Expr, ExprError> {
-        self.left_assoc(&[("+", BinOp::Add), ("-", BinOp::Sub)], Self::multiplicative)
+        self.left_assoc(
+            &[("+", BinOp::Add), ("-", BinOp::Sub)],
+            Self::multiplicative,
+        )
     }
 
     fn multiplicative(&mut self) -> Result<Expr, ExprError> {
@@ -390,7 +396,11 @@ impl Parser<'_> {
                     "only methods can be called; `(…)` after a value that is not a method (APIM's older `MatchedParameters(\"x\")` form is written `MatchedParameters[\"x\"]`)",
                 ));
             } else if self.is("++") || self.is("--") {
-                let delta = if self.bump().tok == Tok::Punct("++") { 1 } else { -1 };
+                let delta = if self.bump().tok == Tok::Punct("++") {
+                    1
+                } else {
+                    -1
+                };
                 e = node(
                     ExprKind::IncDec {
                         target: bx(e),
@@ -399,7 +409,11 @@ impl Parser<'_> {
                     },
                     at,
                 );
-            } else if self.is("!") && !self.is_at(1, "=") && !self.is_at(1, "(") && self.null_forgiving() {
+            } else if self.is("!")
+                && !self.is_at(1, "=")
+                && !self.is_at(1, "(")
+                && self.null_forgiving()
+            {
                 self.bump();
             } else {
                 return Ok(e);
@@ -409,7 +423,10 @@ impl Parser<'_> {
 
     /// `x!` (null-forgiving) is only recognised before a token that cannot start an operand.
     fn null_forgiving(&self) -> bool {
-        matches!(self.peek_at(1), Tok::Punct("." | ")" | ";" | "," | "]" | "?."))
+        matches!(
+            self.peek_at(1),
+            Tok::Punct("." | ")" | ";" | "," | "]" | "?.")
+        )
     }
 
     /// `<T, U>` after a method name, only when a `(` follows (otherwise it is a comparison).
@@ -530,7 +547,12 @@ impl Parser<'_> {
                     match word.as_str() {
                         "typeof" => ExprKind::TypeOf(ty),
                         "default" => ExprKind::Default(ty),
-                        _ => return Err(ExprError { offset: at, message: format!("`{word}` is not supported") }),
+                        _ => {
+                            return Err(ExprError {
+                                offset: at,
+                                message: format!("`{word}` is not supported"),
+                            })
+                        }
                     }
                 }
                 "this" | "base" | "await" | "stackalloc" | "checked" | "unchecked" => {
@@ -600,20 +622,39 @@ impl Parser<'_> {
         if self.eat("[") {
             self.expect("]")?;
             let items = self.array_items()?;
-            return Ok(node(ExprKind::NewArray { elem: Ty::Var, size: None, items }, at));
+            return Ok(node(
+                ExprKind::NewArray {
+                    elem: Ty::Var,
+                    size: None,
+                    items,
+                },
+                at,
+            ));
         }
         if self.eat("{") {
             let mut members = Vec::new();
             while !self.eat("}") {
                 let e = self.expr()?;
                 let member = match e.kind {
-                    ExprKind::Assign { op: None, target, value } => match target.kind {
+                    ExprKind::Assign {
+                        op: None,
+                        target,
+                        value,
+                    } => match target.kind {
                         ExprKind::Name(n) => (n, *value),
-                        _ => return Err(self.error("anonymous object members are written `name = value`")),
+                        _ => {
+                            return Err(
+                                self.error("anonymous object members are written `name = value`")
+                            )
+                        }
                     },
                     ExprKind::Name(ref n) => (n.clone(), e),
                     ExprKind::Member { ref name, .. } => (name.clone(), e),
-                    _ => return Err(self.error("anonymous object members are written `name = value`")),
+                    _ => {
+                        return Err(
+                            self.error("anonymous object members are written `name = value`")
+                        )
+                    }
                 };
                 members.push(member);
                 if !self.eat(",") {
@@ -624,16 +665,27 @@ impl Parser<'_> {
             return Ok(node(ExprKind::Anonymous(members), at));
         }
         let Some(mut syntax) = self.type_syntax() else {
-            return Err(self.error(format!("expected a type after `new` but found {}", self.describe())));
+            return Err(self.error(format!(
+                "expected a type after `new` but found {}",
+                self.describe()
+            )));
         };
         if self.is("[") {
             // `new byte[16]` or `new string[] { … }`; the size was not consumed as a suffix.
             self.bump();
-            let size = if self.is("]") { None } else { Some(bx(self.expr()?)) };
+            let size = if self.is("]") {
+                None
+            } else {
+                Some(bx(self.expr()?))
+            };
             self.expect("]")?;
             syntax.suffixes.clear();
             let elem = self.resolve_type(&syntax)?;
-            let items = if self.is("{") { self.array_items()? } else { Vec::new() };
+            let items = if self.is("{") {
+                self.array_items()?
+            } else {
+                Vec::new()
+            };
             if size.is_none() && !matches!(self.toks[self.pos - 1].tok, Tok::Punct("}")) {
                 return Err(self.error("an array needs a size or an initializer"));
             }
@@ -643,10 +695,21 @@ impl Parser<'_> {
             syntax.suffixes.pop();
             let elem = self.resolve_type(&syntax)?;
             let items = self.array_items()?;
-            return Ok(node(ExprKind::NewArray { elem, size: None, items }, at));
+            return Ok(node(
+                ExprKind::NewArray {
+                    elem,
+                    size: None,
+                    items,
+                },
+                at,
+            ));
         }
         let ty = self.resolve_type(&syntax)?;
-        let args = if self.is("(") { self.args()? } else { Vec::new() };
+        let args = if self.is("(") {
+            self.args()?
+        } else {
+            Vec::new()
+        };
         let mut init = Vec::new();
         if self.eat("{") {
             while !self.eat("}") {

@@ -33,7 +33,10 @@ pub fn parse(src: &str) -> Result<Program, ExprError> {
         });
     }
     let tokens = lex(src, start + 2, end - 1)?;
-    let mut p = Parser { toks: &tokens, pos: 0 };
+    let mut p = Parser {
+        toks: &tokens,
+        pos: 0,
+    };
     let program = if is_block {
         let mut stmts = Vec::new();
         while !p.at_eof() {

@@ -10,12 +10,21 @@ use super::Parser;
 
 /// Statements Portico refuses, with the reason given to the user.
 const REFUSED: &[(&str, &str)] = &[
-    ("using", "`using` blocks are not supported (no disposable objects exist in Portico expressions)"),
-    ("lock", "`lock` is not supported (expressions run single-threaded)"),
+    (
+        "using",
+        "`using` blocks are not supported (no disposable objects exist in Portico expressions)",
+    ),
+    (
+        "lock",
+        "`lock` is not supported (expressions run single-threaded)",
+    ),
     ("goto", "`goto` is not supported"),
     ("switch", "`switch` is not supported; use if/else"),
     ("yield", "`yield` is not supported"),
-    ("await", "`await` is not supported; expressions are synchronous"),
+    (
+        "await",
+        "`await` is not supported; expressions are synchronous",
+    ),
 ];
 
 impl Parser<'_> {
@@ -57,7 +66,11 @@ impl Parser<'_> {
                 "foreach" => return self.foreach_stmt(),
                 "return" => {
                     self.bump();
-                    let value = if self.is(";") { None } else { Some(self.expr()?) };
+                    let value = if self.is(";") {
+                        None
+                    } else {
+                        Some(self.expr()?)
+                    };
                     self.expect(";")?;
                     return Ok(StmtKind::Return(value));
                 }
@@ -73,7 +86,11 @@ impl Parser<'_> {
                 }
                 "throw" => {
                     self.bump();
-                    let value = if self.is(";") { None } else { Some(self.expr()?) };
+                    let value = if self.is(";") {
+                        None
+                    } else {
+                        Some(self.expr()?)
+                    };
                     self.expect(";")?;
                     return Ok(StmtKind::Throw(value));
                 }
@@ -85,9 +102,9 @@ impl Parser<'_> {
                 }
                 "const" => {
                     self.bump();
-                    let decls = self.declaration()?.ok_or_else(|| {
-                        self.error("expected a declaration after `const`")
-                    })?;
+                    let decls = self
+                        .declaration()?
+                        .ok_or_else(|| self.error("expected a declaration after `const`"))?;
                     self.expect(";")?;
                     return Ok(decls);
                 }
@@ -143,7 +160,11 @@ impl Parser<'_> {
             }
         }
         self.expect(";")?;
-        let cond = if self.is(";") { None } else { Some(self.expr()?) };
+        let cond = if self.is(";") {
+            None
+        } else {
+            Some(self.expr()?)
+        };
         self.expect(";")?;
         let mut step = Vec::new();
         while !self.is(")") {
