@@ -4,6 +4,7 @@
 //! offset of the construct.
 
 mod expr;
+mod primary;
 mod stmt;
 
 use super::ast::{Program, Stmt};
