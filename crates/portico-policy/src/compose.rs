@@ -43,7 +43,12 @@ pub struct Fragments {
 
 impl Fragments {
     /// Expands nested includes; an unknown id or a cycle is an error naming the fragments.
+    /// Ids compare without regard to ASCII case, as resource ids do.
     pub fn new(fragments: HashMap<String, Fragment>) -> Result<Self, PolicyErrors> {
+        let fragments: HashMap<String, Fragment> = fragments
+            .into_iter()
+            .map(|(id, f)| (id.to_ascii_lowercase(), f))
+            .collect();
         let mut resolver = Resolver {
             raw: &fragments,
             done: HashMap::new(),
@@ -64,7 +69,7 @@ impl Fragments {
     }
 
     pub fn get(&self, id: &str) -> Option<&[PolicyNode]> {
-        self.by_id.get(id).map(|f| &**f)
+        self.by_id.get(&id.to_ascii_lowercase()).map(|f| &**f)
     }
 
     /// Expands a scope's document and checks every policy against its section.
@@ -118,6 +123,7 @@ struct Resolver<'a> {
 impl Resolver<'_> {
     /// The expanded fragment `id`; `stack` is the chain of includes that led here.
     fn fragment(&mut self, id: &str, stack: &mut Vec<String>) -> Option<Vec<PolicyNode>> {
+        let id = &*id.to_ascii_lowercase();
         if let Some(done) = self.done.get(id) {
             return Some(done.to_vec());
         }
@@ -129,7 +135,7 @@ impl Resolver<'_> {
         let origin: Arc<str> = Arc::from(format!("fragment `{id}`"));
         let mut errors = Vec::new();
         let expanded = expand(&fragment.policies, &origin, &mut errors, &mut |inner| {
-            if stack.iter().any(|s| s == inner) {
+            if stack.iter().any(|s| s.eq_ignore_ascii_case(inner)) {
                 let mut chain = stack.clone();
                 chain.push(inner.to_owned());
                 return Err(format!(

@@ -38,14 +38,16 @@ pub mod fragment;
 pub mod named_values;
 pub mod policies;
 pub mod section;
+pub mod set;
 pub mod template;
 mod xml;
 
-pub use compose::{compose, Fragments, Pipeline, Scopes};
+pub use compose::{compose, Fragments, Pipeline, ResolvedDocument, Scope, Scopes};
 pub use document::PolicyDocument;
 pub use error::{PolicyError, PolicyErrors, Position};
 pub use fragment::Fragment;
 pub use named_values::{NamedValue, NamedValues};
 pub use policies::{Policy, PolicyNode};
 pub use section::Section;
+pub use set::{ErrorSite, PolicySet, Source};
 pub use template::{Expr, Literal, Param, Template};

@@ -4,16 +4,18 @@
 //! [`actions`] the `POST` actions such as `listSecrets`.
 
 mod actions;
+mod apply;
 mod auth;
 mod error;
 mod policy_format;
 mod resources;
 mod secrets;
+mod transaction;
 
 pub use error::ApiError;
 
 use crate::store::Store;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -40,6 +42,8 @@ impl ApiState {
 /// The management API's routes.
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/apply", post(apply::apply))
+        .route("/export", get(apply::export))
         .route(
             "/{*path}",
             get(resources::get)

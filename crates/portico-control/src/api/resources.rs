@@ -2,16 +2,13 @@
 //! (`/apis/{id}`, `/apis/{id}/operations/{id}`, `/products/{id}/apis/{id}`, …), and `GET` on
 //! their collections with `$top`/`$skip`/`nextLink`.
 //!
-//! Every write is checked against the whole configuration it would produce (the same
-//! validation the gateway applies to a declarative file), as of the revision it was read at;
-//! if another write lands in between, the check runs again.
+//! Every write goes through [`transaction::write`]: checked against the whole configuration
+//! it would produce, as of the revision it was read at.
 
 use super::error::ApiError;
+use super::transaction::{self, Edit};
 use super::{policy_format, secrets, ApiState};
-use crate::declarative::document_of;
-use crate::store::{
-    Change, CollectionPath, Kind, Page, Precondition, ResourcePath, StoreError, Stored,
-};
+use crate::store::{CollectionPath, Kind, Page, Precondition, ResourcePath, Stored};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -20,8 +17,6 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-/// How often a write is re-validated when other writes keep landing first.
-const WRITE_ATTEMPTS: usize = 5;
 const DEFAULT_TOP: u64 = 100;
 const MAX_TOP: u64 = 1000;
 
@@ -106,43 +101,31 @@ pub async fn put(
         })?
     };
     let precondition = precondition(&headers)?;
-    for _ in 0..WRITE_ATTEMPTS {
-        let (base, mut all) = state.store.all().await?;
-        let existing = all.iter().position(|s| s.path.key() == resource.key());
+    let kind = resource.kind();
+    let outcome = transaction::write(&state, StatusCode::BAD_REQUEST, false, |edit| {
         let mut properties = body.properties.clone();
-        policy_format::normalize(resource.kind(), &mut properties)?;
-        let previous = existing.and_then(|i| all[i].properties.as_object());
-        secrets::complete(resource.kind(), &mut properties, previous);
-        let candidate = Stored {
-            path: resource.clone(),
-            revision: 0,
-            properties: Value::Object(properties.clone()),
-        };
-        match existing {
-            Some(i) => all[i] = candidate,
-            None => all.push(candidate),
-        }
-        check(&all, StatusCode::BAD_REQUEST)?;
-        let change = Change::Put {
-            path: resource.clone(),
-            properties: Value::Object(properties),
-            precondition: precondition.clone(),
-        };
-        if commit(&state, base, vec![change]).await?.is_some() {
-            let stored = state
-                .store
-                .get(&resource)
-                .await?
-                .ok_or_else(|| ApiError::not_found(&resource))?;
-            let status = if existing.is_some() {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            };
-            return Ok(with_etag(status, &stored.etag(), representation(&stored)));
-        }
-    }
-    Err(busy())
+        policy_format::normalize(kind, &mut properties)?;
+        let previous = edit.get(&resource).map(|s| s.properties.clone());
+        secrets::complete(
+            kind,
+            &mut properties,
+            previous.as_ref().and_then(Value::as_object),
+        );
+        edit.put(&resource, Value::Object(properties), precondition.clone())?;
+        Ok(previous.is_some())
+    })
+    .await?;
+    let stored = state
+        .store
+        .get(&resource)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&resource))?;
+    let status = if outcome.value {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(with_etag(status, &stored.etag(), representation(&stored)))
 }
 
 /// `DELETE` a resource and what belongs to it. Refused (409) if something else refers to it.
@@ -153,85 +136,35 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let resource = ResourcePath::parse(&path).map_err(|e| ApiError::not_found(e.0))?;
     let precondition = precondition(&headers)?;
-    for _ in 0..WRITE_ATTEMPTS {
-        let (base, mut all) = state.store.all().await?;
-        if !all.iter().any(|s| s.path.key() == resource.key()) {
+    transaction::write(&state, StatusCode::CONFLICT, false, |edit| {
+        if edit.get(&resource).is_none() {
             return Err(ApiError::not_found(&resource));
         }
-        let subtree = format!("{}/", resource.key());
-        all.retain(|s| s.path.key() != resource.key() && !s.path.key().starts_with(&subtree));
-        let mut changes = vec![Change::Delete {
-            path: resource.clone(),
-            precondition: precondition.clone(),
-        }];
-        changes.extend(memberships_of(&resource, &mut all));
-        check(&all, StatusCode::CONFLICT)?;
-        if commit(&state, base, changes).await?.is_some() {
-            return Ok(StatusCode::OK.into_response());
-        }
-    }
-    Err(busy())
-}
-
-/// As in APIM, deleting an API takes it out of every product and gateway it belonged to:
-/// removes those memberships from `all` and returns their deletions.
-fn memberships_of(resource: &ResourcePath, all: &mut Vec<Stored>) -> Vec<Change> {
-    if resource.kind() != Kind::Api {
-        return vec![];
-    }
-    let is_membership = |s: &Stored| {
-        matches!(s.path.kind(), Kind::ProductApi | Kind::GatewayApi)
-            && s.path.id().eq_ignore_ascii_case(resource.id())
-    };
-    let changes = all
-        .iter()
-        .filter(|s| is_membership(s))
-        .map(|s| Change::Delete {
-            path: s.path.clone(),
-            precondition: Precondition::None,
-        })
-        .collect();
-    all.retain(|s| !is_membership(s));
-    changes
-}
-
-/// Commits `changes` if the store is still at `base` and announces the new revision; `None`
-/// when another write landed first (the caller validates again).
-async fn commit(
-    state: &ApiState,
-    base: u64,
-    changes: Vec<Change>,
-) -> Result<Option<u64>, ApiError> {
-    match state.store.commit(Some(base), &changes).await {
-        Err(StoreError::Stale { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
-        Ok(revision) => {
-            state.commits.send_replace(revision);
-            Ok(Some(revision))
-        }
-    }
-}
-
-/// Validates the configuration `all` makes: clashes with other resources (a duplicate path,
-/// key or name) are 409 Conflict, other problems `status`.
-fn check(all: &[Stored], status: StatusCode) -> Result<(), ApiError> {
-    let doc = document_of(all)?;
-    doc.validate().map_err(|errors| {
-        let status = if errors.all_conflicts() {
-            StatusCode::CONFLICT
-        } else {
-            status
-        };
-        ApiError::invalid_configuration(status, &errors)
+        edit.delete(&resource, precondition.clone());
+        delete_memberships(&resource, edit);
+        Ok(())
     })
+    .await?;
+    Ok(StatusCode::OK.into_response())
 }
 
-fn busy() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "Conflict",
-        "Other changes kept landing while this one was checked; retry.",
-    )
+/// As in APIM, deleting an API takes it out of every product and gateway it belonged to.
+fn delete_memberships(resource: &ResourcePath, edit: &mut Edit) {
+    if resource.kind() != Kind::Api {
+        return;
+    }
+    let memberships: Vec<ResourcePath> = edit
+        .all()
+        .iter()
+        .filter(|s| {
+            matches!(s.path.kind(), Kind::ProductApi | Kind::GatewayApi)
+                && s.path.id().eq_ignore_ascii_case(resource.id())
+        })
+        .map(|s| s.path.clone())
+        .collect();
+    for path in memberships {
+        edit.delete(&path, Precondition::None);
+    }
 }
 
 /// `If-Match` (an ETag or `*`) or `If-None-Match: *` (create only).
