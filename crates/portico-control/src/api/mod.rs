@@ -7,6 +7,7 @@ mod actions;
 mod apply;
 mod auth;
 mod error;
+mod import;
 mod policy_format;
 mod resources;
 mod secrets;

@@ -7,7 +7,7 @@
 
 use super::error::ApiError;
 use super::transaction::{self, Edit};
-use super::{policy_format, secrets, ApiState};
+use super::{import, policy_format, secrets, ApiState};
 use crate::store::{CollectionPath, Kind, Page, Precondition, ResourcePath, Stored};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -103,6 +103,11 @@ pub async fn put(
     let precondition = precondition(&headers)?;
     let kind = resource.kind();
     let outcome = transaction::write(&state, StatusCode::BAD_REQUEST, false, |edit| {
+        if import::is_import(kind, &body.properties) {
+            let existed = edit.get(&resource).is_some();
+            import::import(&resource, &body.properties, &precondition, edit)?;
+            return Ok(existed);
+        }
         let mut properties = body.properties.clone();
         policy_format::normalize(kind, &mut properties)?;
         let previous = edit.get(&resource).map(|s| s.properties.clone());
