@@ -9,7 +9,10 @@
 //! their own resources under the API; product membership is `products/{id}/apis/{apiId}`).
 
 use crate::store::{Kind, ResourcePath, Stored};
-use portico_model::{Api, Document, Gateway, Operation, PolicyFragment, Product};
+use portico_model::{
+    Api, Backend, Certificate, CertificateAuthority, Document, Gateway, HostnameConfiguration,
+    NamedValue, Operation, PolicyFragment, Product, Subscription,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -202,6 +205,64 @@ pub fn document_of(resources: &[Stored]) -> Result<Document, DeclarativeError> {
     doc.products = products.into_values().collect();
     doc.gateways = gateways.into_values().collect();
     Ok(doc)
+}
+
+/// A resource's properties in the form [`resources_of`] produces: defaults filled in, unknown
+/// fields refused. Storing only this form means that comparing stored and declared properties
+/// compares what they mean, so applying a document twice changes nothing. Fields that are
+/// resources of their own (an API's `operations` or `policy`) are refused here.
+pub fn canonical(path: &ResourcePath, properties: &Value) -> Result<Value, DeclarativeError> {
+    let stored = Stored {
+        path: path.clone(),
+        revision: 0,
+        properties: properties.clone(),
+    };
+    let separate: &[&str] = match path.kind() {
+        Kind::Api => &["operations", "policy", "policyFile"],
+        Kind::Operation => &["policy", "policyFile"],
+        Kind::Product => &["apis", "policy", "policyFile"],
+        Kind::Gateway => &["hostnameConfigurations", "apis", "certificateAuthorities"],
+        _ => &[],
+    };
+    if let Some(field) = separate.iter().find(|f| properties.get(**f).is_some()) {
+        return Err(DeclarativeError::Resource {
+            path: path.to_string(),
+            message: format!(
+                "{field} is not a property here: it is a resource of its own under {path}/"
+            ),
+        });
+    }
+    Ok(match path.kind() {
+        Kind::Api => without(&entry::<Api>(&stored)?, separate),
+        Kind::Operation => without(&entry::<Operation>(&stored)?, separate),
+        Kind::Product => without(&entry::<Product>(&stored)?, separate),
+        Kind::Gateway => without(&entry::<Gateway>(&stored)?, separate),
+        Kind::Subscription => without(&entry::<Subscription>(&stored)?, &[]),
+        Kind::Backend => without(&entry::<Backend>(&stored)?, &[]),
+        Kind::NamedValue => without(&entry::<NamedValue>(&stored)?, &[]),
+        Kind::Certificate => without(&entry::<Certificate>(&stored)?, &[]),
+        Kind::GatewayHostnameConfiguration => {
+            without(&entry::<HostnameConfiguration>(&stored)?, &[])
+        }
+        Kind::GatewayCertificateAuthority => without(&entry::<CertificateAuthority>(&stored)?, &[]),
+        Kind::PolicyFragment => {
+            let mut props = without(&fragment(&stored)?, &[]);
+            props["format"] = POLICY_FORMAT.into();
+            props
+        }
+        Kind::GlobalPolicy | Kind::ProductPolicy | Kind::ApiPolicy | Kind::OperationPolicy => {
+            json!({"format": POLICY_FORMAT, "value": policy_xml(&stored)?})
+        }
+        Kind::ProductApi | Kind::GatewayApi => {
+            if properties.as_object().is_some_and(|m| !m.is_empty()) {
+                return Err(DeclarativeError::Resource {
+                    path: path.to_string(),
+                    message: "a membership has no properties; send {}".into(),
+                });
+            }
+            json!({})
+        }
+    })
 }
 
 /// A policy resource's XML (`{"format": "rawxml", "value": …}`).

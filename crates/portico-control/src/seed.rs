@@ -2,6 +2,7 @@
 //! backed by the built-in echo endpoint, a `starter` product holding it, and a subscription to
 //! that product whose key the newcomer can use at once.
 
+use crate::declarative::canonical;
 use crate::keys::random_key;
 use crate::store::{Change, Precondition, ResourcePath, Store, StoreError};
 use serde_json::{json, Value};
@@ -41,10 +42,15 @@ pub async fn seed_if_empty(store: &dyn Store, echo_url: &str) -> Result<bool, St
     ];
     let changes: Vec<Change> = resources
         .into_iter()
-        .map(|(path, properties)| Change::Put {
-            path: ResourcePath::parse(path).expect("seed paths are valid"),
-            properties,
-            precondition: Precondition::Absent,
+        .map(|(path, properties)| {
+            let path = ResourcePath::parse(path).expect("seed paths are valid");
+            // Stored as the API stores writes, so that exporting and applying changes nothing.
+            let properties = canonical(&path, &properties).expect("seed resources are valid");
+            Change::Put {
+                path,
+                properties,
+                precondition: Precondition::Absent,
+            }
         })
         .collect();
     store.commit(Some(0), &changes).await?;

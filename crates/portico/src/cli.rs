@@ -40,6 +40,75 @@ pub enum Command {
     /// Run the echo backend used by the quick start: answers with a JSON description of each
     /// request, or streams a request body back.
     Echo(EchoArgs),
+    /// Make the control plane match a declarative document, in one revision.
+    Apply(ApplyArgs),
+    /// Print the control plane's configuration as a declarative document (secrets included).
+    Export(ExportArgs),
+    /// Create or update an API from a description document.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// The control plane a CLI command talks to. The admin token comes from
+/// `PORTICO_ADMIN_TOKEN` (or `portico-data/admin-token`, where `portico up` writes it).
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The management API's base URL.
+    #[arg(long, env = "PORTICO_SERVER", default_value = "http://127.0.0.1:9000")]
+    pub server: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The declarative document (YAML or JSON); files it references are read relative to it.
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Also delete what the control plane holds and the document does not.
+    #[arg(long)]
+    pub prune: bool,
+    /// Print the changes without making them.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value = "yaml")]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import an OpenAPI 2.0, 3.0 or 3.1 document (YAML or JSON): one operation per path and
+    /// method; a re-import replaces the API's operations and keeps its policies.
+    Openapi(ImportOpenApiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOpenApiArgs {
+    /// The OpenAPI document.
+    pub file: PathBuf,
+    /// The id of the API to create or update.
+    #[arg(long)]
+    pub api_id: String,
+    /// The API's path prefix on the gateway (for example `petstore`).
+    #[arg(long)]
+    pub path: String,
+    /// The backend URL, instead of the document's first server.
+    #[arg(long)]
+    pub service_url: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Args)]

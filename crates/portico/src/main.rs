@@ -2,7 +2,9 @@
 //! and hands over to the library crates; no gateway or control-plane logic lives here.
 
 mod cli;
+mod client;
 mod control_cmd;
+mod declarative_cmd;
 mod gateway_cmd;
 mod logging;
 mod up_cmd;
@@ -23,6 +25,11 @@ fn main() -> ExitCode {
         cli::Command::Gateway(args) => gateway_cmd::run(args),
         cli::Command::ControlPlane(args) => control_cmd::run(args),
         cli::Command::Echo(args) => echo_cmd(args),
+        cli::Command::Apply(args) => declarative_cmd::apply(args),
+        cli::Command::Export(args) => declarative_cmd::export(args),
+        cli::Command::Import(cli::ImportCommand::Openapi(args)) => {
+            declarative_cmd::import_openapi(args)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

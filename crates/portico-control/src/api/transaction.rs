@@ -6,7 +6,7 @@
 
 use super::error::ApiError;
 use super::ApiState;
-use crate::declarative::document_of;
+use crate::declarative::{canonical, document_of};
 use crate::store::{Change, Precondition, ResourcePath, StoreError, Stored};
 use http::StatusCode;
 use serde_json::Value;
@@ -41,6 +41,7 @@ impl Edit {
         properties: Value,
         precondition: Precondition,
     ) -> Result<bool, ApiError> {
+        let properties = canonical(path, &properties)?;
         let candidate = Stored {
             path: path.clone(),
             revision: 0,
