@@ -2,6 +2,7 @@
 //! file.
 
 mod api_client;
+mod common;
 
 use api_client::Api;
 use http::StatusCode;
@@ -30,8 +31,11 @@ async fn apply(api: &Api, doc: &Value, query: &str) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn apply_is_atomic_idempotent_and_round_trips_through_export() {
-    let api = Api::new().await;
-    let (status, first) = apply(&api, &document(), "").await;
+    common::on_both(|store| async move { round_trip(&Api::on(store)).await }).await;
+}
+
+async fn round_trip(api: &Api) {
+    let (status, first) = apply(api, &document(), "").await;
     assert_eq!(status, StatusCode::OK, "{first}");
     let changes = first["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 8, "{first}");
@@ -39,7 +43,7 @@ async fn apply_is_atomic_idempotent_and_round_trips_through_export() {
     let revision = first["revision"].as_u64().unwrap();
     assert_eq!(revision, 1, "one document, one revision");
 
-    let (_, again) = apply(&api, &document(), "").await;
+    let (_, again) = apply(api, &document(), "").await;
     assert_eq!(again["changes"], json!([]), "{again}");
     assert_eq!(
         again["revision"].as_u64(),
@@ -55,7 +59,7 @@ async fn apply_is_atomic_idempotent_and_round_trips_through_export() {
         "export keeps secrets for restore"
     );
     assert!(doc["gateways"][0]["primaryKey"].is_string(), "{doc}");
-    let (_, reapplied) = apply(&api, &doc, "").await;
+    let (_, reapplied) = apply(api, &doc, "").await;
     assert_eq!(reapplied["changes"], json!([]), "{reapplied}");
     let second = api.call("GET", "/export", None, &[]).await.body;
     assert_eq!(

@@ -17,7 +17,7 @@ pub const TOKEN: &str = "test-admin-token";
 pub struct Api {
     pub router: axum::Router,
     pub state: ApiState,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub struct Answer {
@@ -37,13 +37,20 @@ impl Api {
         let store = SqlStore::open(&format!("sqlite://{}/portico.db", dir.path().display()))
             .await
             .unwrap();
-        let state = ApiState::new(Arc::new(store), TOKEN);
-        let api = Self {
-            router: router(state.clone()),
-            state: state.clone(),
-            _dir: dir,
-        };
+        let mut api = Self::on(store);
+        api._dir = Some(dir);
+        let state = api.state.clone();
         (api, state)
+    }
+
+    /// The API over a store the test opened (PostgreSQL, say).
+    pub fn on(store: SqlStore) -> Self {
+        let state = ApiState::new(Arc::new(store), TOKEN);
+        Self {
+            router: router(state.clone()),
+            state,
+            _dir: None,
+        }
     }
 
     pub async fn call(

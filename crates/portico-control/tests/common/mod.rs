@@ -2,6 +2,7 @@
 //! fresh PostgreSQL database (`PORTICO_TEST_POSTGRES`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`; each run creates and drops its own).
 
+#![allow(dead_code)] // Each test file uses a part of it.
 use portico_control::store::{Change, Precondition, ResourcePath, SqlStore};
 
 pub fn path(p: &str) -> ResourcePath {
