@@ -25,6 +25,12 @@ pub enum GatewayError {
     BackendUnavailable { reason: &'static str },
     /// The backend did not send response headers in time.
     BackendTimeout(Duration),
+    /// A policy failed and no `<on-error>` answered instead; what failed is in the log.
+    PolicyFailed,
+    /// A policy needed the request body in memory and it is larger than allowed.
+    PayloadTooLarge,
+    /// The client broke off while sending a body a policy needed.
+    BadRequestBody,
 }
 
 impl GatewayError {
@@ -37,6 +43,9 @@ impl GatewayError {
             Self::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             Self::BackendUnavailable { .. } => StatusCode::BAD_GATEWAY,
             Self::BackendTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::PolicyFailed => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadRequestBody => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -50,6 +59,9 @@ impl GatewayError {
             Self::NotConfigured => "The gateway has not received a configuration yet.".into(),
             Self::BackendUnavailable { .. } => "The backend service could not be reached.".into(),
             Self::BackendTimeout(t) => format!("The backend service did not respond within {} s.", t.as_secs_f64()),
+            Self::PolicyFailed => "Internal server error".into(),
+            Self::PayloadTooLarge => format!("The request body is larger than the {} MiB a policy may buffer.", crate::policy::BODY_CAP / (1024 * 1024)),
+            Self::BadRequestBody => "The request body could not be read.".into(),
         }
     }
 
@@ -73,6 +85,9 @@ impl GatewayError {
             Self::NotConfigured => "not_configured",
             Self::BackendUnavailable { reason } => reason,
             Self::BackendTimeout(_) => "timeout",
+            Self::PolicyFailed => "policy_error",
+            Self::PayloadTooLarge => "body_too_large",
+            Self::BadRequestBody => "request_body_broken",
         }
     }
 

@@ -45,6 +45,11 @@ pub struct Exchange {
 const CLIENT_CLOSED: u16 = 499;
 
 impl Exchange {
+    /// When the request arrived.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
     pub fn start(
         telemetry: Arc<Telemetry>,
         started: Instant,

@@ -5,6 +5,7 @@
 use crate::errors::GatewayError;
 use crate::exchange::Exchange;
 use crate::gateway::Shared;
+use crate::policy::{self, entry::Routed};
 use crate::proxy::body::ResponseBody;
 use crate::proxy::forward::{forward, Forward};
 use crate::proxy::headers::{self, ClientSide};
@@ -47,7 +48,7 @@ impl Connection {
     }
 }
 
-/// What routing and the key check matched, for the steps after them (and, later, policies).
+/// What routing and the key check matched, for the steps after them (and policies).
 #[derive(Debug)]
 pub struct MatchedRoute<'r> {
     pub api: &'r CompiledApi,
@@ -149,6 +150,17 @@ async fn route_and_forward(
         scheme: if conn.tls { "https" } else { "http" },
         trusted: conn.trusted,
     };
+    if let Some(plan) = api.plan(operation, route.admission.product) {
+        let routed = Routed {
+            route: &route,
+            suffix,
+            query: query.as_deref(),
+            client,
+            upgrade,
+            started: exchange.started(),
+        };
+        return Ok(policy::entry::run(shared, rt, conn, req, routed, plan, exchange).await);
+    }
     let f = Forward {
         target: &route.api.backend,
         suffix,

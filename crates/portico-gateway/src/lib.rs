@@ -2,7 +2,8 @@
 //!
 //! A request's path through the code: [`server`] accepts it, [`handler`] routes it with the
 //! compiled [`runtime`] (API by path, operation by template, subscription key), and
-//! [`proxy`] forwards it to the backend and streams the answer back. The runtime is swapped
+//! [`proxy`] forwards it to the backend and streams the answer back; a route with policies
+//! runs its compiled pipeline ([`policy`]) around the forwarding instead. The runtime is swapped
 //! atomically by [`Gateway::apply`], fed by a config source such as [`config_file`].
 //! [`metrics`], [`exchange`] and [`access_log`] record what happened.
 //!
@@ -16,6 +17,7 @@ pub mod gateway;
 pub mod handler;
 pub mod metrics;
 pub mod net;
+pub mod policy;
 pub mod proxy;
 mod query;
 pub mod runtime;

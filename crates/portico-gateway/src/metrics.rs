@@ -6,12 +6,16 @@
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::counter::Counter as FloatCounterBase;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::collections::HashSet;
 use std::fmt::Write;
-use std::sync::{Arc, OnceLock};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// A label value shared with the runtime.
@@ -114,6 +118,18 @@ fn new_route(
     })
 }
 
+/// `emit-metric` series: at most this many label combinations; later ones are counted
+/// under one series whose dimension values are all [`OVERFLOW`], so a policy that puts an
+/// unbounded value (a client IP, a user id) in a dimension cannot exhaust memory.
+pub const MAX_POLICY_SERIES: usize = 1000;
+/// Label values longer than this are cut.
+pub const MAX_POLICY_LABEL: usize = 128;
+/// The value every dimension takes once [`MAX_POLICY_SERIES`] is reached.
+pub const OVERFLOW: &str = "_overflow";
+
+type FloatCounter = FloatCounterBase<f64, AtomicU64>;
+type PolicyLabels = Vec<(String, String)>;
+
 /// All gateway metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -125,6 +141,9 @@ pub struct Metrics {
     revision: Gauge,
     connections: Gauge,
     unmatched: Arc<RouteMetrics>,
+    policy_metrics: Family<PolicyLabels, FloatCounter>,
+    /// Hashes of the `emit-metric` label sets seen, to bound them.
+    policy_series: Mutex<HashSet<u64>>,
 }
 
 impl Default for Metrics {
@@ -174,8 +193,17 @@ impl Metrics {
             "Client connections currently open",
             connections.clone(),
         );
+        let policy_metrics = Family::<PolicyLabels, FloatCounter>::default();
+        registry.register(
+            "policy_metric",
+            "Values emitted by emit-metric policies: labels metric, namespace and one per \
+             dimension (names lower-cased, non-alphanumerics as _)",
+            policy_metrics.clone(),
+        );
         let unmatched = new_route(&durations, &requests, Label::none(), Label::none());
         Self {
+            policy_metrics,
+            policy_series: Mutex::new(HashSet::new()),
             registry,
             requests,
             durations,
@@ -205,6 +233,49 @@ impl Metrics {
                 reason,
             })
             .inc();
+    }
+
+    /// Adds `value` to the `emit-metric` series `name` with these dimensions.
+    pub fn record_policy_metric(
+        &self,
+        name: &str,
+        namespace: &str,
+        dimensions: &[(String, String)],
+        value: f64,
+    ) {
+        let cut = |v: &str| v.chars().take(MAX_POLICY_LABEL).collect::<String>();
+        let mut labels: PolicyLabels = vec![
+            ("metric".into(), cut(name)),
+            ("namespace".into(), cut(namespace)),
+        ];
+        for (n, v) in dimensions {
+            let key: String = n
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            labels.push((format!("dim_{key}"), cut(v)));
+        }
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        labels.hash(&mut hasher);
+        let seen = {
+            let mut series = self.policy_series.lock().unwrap_or_else(|e| e.into_inner());
+            series.contains(&hasher.finish())
+                || (series.len() < MAX_POLICY_SERIES && series.insert(hasher.finish()))
+        };
+        if !seen {
+            for l in &mut labels {
+                l.1 = OVERFLOW.into();
+            }
+        }
+        self.policy_metrics
+            .get_or_create(&labels)
+            .inc_by(value.max(0.0));
     }
 
     /// Records the result of applying a configuration.

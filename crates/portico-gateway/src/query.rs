@@ -24,7 +24,7 @@ pub fn without<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
     (!kept.is_empty()).then(|| Cow::Owned(kept.join("&")))
 }
 
-fn percent_decode(v: &str) -> Cow<'_, str> {
+pub fn percent_decode(v: &str) -> Cow<'_, str> {
     if !v.contains(['%', '+']) {
         return Cow::Borrowed(v);
     }

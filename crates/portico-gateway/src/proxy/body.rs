@@ -12,16 +12,35 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-/// A client's request body on its way to the backend, counting the bytes it carries.
+/// A client's request body on its way to the backend, counting the bytes it carries: the
+/// client's stream, or bytes a policy buffered or wrote.
 #[derive(Debug)]
 pub struct RequestBody {
-    inner: Incoming,
+    inner: RequestContent,
     bytes: Arc<AtomicU64>,
+}
+
+#[derive(Debug)]
+enum RequestContent {
+    Stream(Incoming),
+    Full(Option<Bytes>),
 }
 
 impl RequestBody {
     pub fn new(inner: Incoming, bytes: Arc<AtomicU64>) -> Self {
-        Self { inner, bytes }
+        Self {
+            inner: RequestContent::Stream(inner),
+            bytes,
+        }
+    }
+
+    /// A body already in memory (buffered or set by a policy).
+    pub fn full(data: Bytes, bytes: Arc<AtomicU64>) -> Self {
+        let data = (!data.is_empty()).then_some(data);
+        Self {
+            inner: RequestContent::Full(data),
+            bytes,
+        }
     }
 }
 
@@ -33,7 +52,10 @@ impl Body for RequestBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        let frame = match &mut self.inner {
+            RequestContent::Stream(body) => ready!(Pin::new(body).poll_frame(cx)),
+            RequestContent::Full(data) => data.take().map(|d| Ok(Frame::data(d))),
+        };
         if let Some(Ok(f)) = &frame {
             if let Some(data) = f.data_ref() {
                 self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
@@ -43,11 +65,19 @@ impl Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        match &self.inner {
+            RequestContent::Stream(body) => body.is_end_stream(),
+            RequestContent::Full(data) => data.is_none(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match &self.inner {
+            RequestContent::Stream(body) => body.size_hint(),
+            RequestContent::Full(data) => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+        }
     }
 }
 
@@ -93,6 +123,15 @@ impl ResponseBody {
             ended: false,
             lease: None,
             exchange: None,
+        }
+    }
+
+    /// The bytes of a body the gateway made itself; `None` for a backend's stream.
+    pub fn full_bytes(&self) -> Option<Bytes> {
+        match &self.content {
+            Content::Empty => Some(Bytes::new()),
+            Content::Full(data) => Some(data.clone().unwrap_or_default()),
+            Content::Upstream(_) => None,
         }
     }
 

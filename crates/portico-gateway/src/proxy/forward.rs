@@ -7,12 +7,13 @@ use crate::exchange::Exchange;
 use crate::proxy::body::{RequestBody, ResponseBody};
 use crate::proxy::connect::ConnectError;
 use crate::proxy::headers::{self, ClientSide};
-use crate::proxy::pool::SendError;
+use crate::proxy::pool::{Lease, SendError};
 use crate::proxy::upgrade;
 use crate::runtime::BackendTarget;
 use http::uri::PathAndQuery;
 use http::{header, HeaderName, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
 use std::time::{Duration, Instant};
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -44,6 +45,30 @@ pub async fn forward(
     let (mut parts, body) = req.into_parts();
 
     let path = backend_path(f.target, f.suffix, f.query)?;
+    prepare_request(
+        &mut parts,
+        f.target,
+        f.key_header,
+        f.client,
+        upgrade,
+        exchange,
+    );
+    let upstream = Request::from_parts(parts, RequestBody::new(body, exchange.bytes_in.clone()));
+    let (resp, lease) = send(f.target, upstream, path, upgrade, f.timeout, exchange).await?;
+    Ok(finish_response(resp, lease, upgrade, client_upgrade))
+}
+
+/// Readies request headers for the backend: HTTP/1.1, hop-by-hop headers and the
+/// subscription key header removed, `X-Forwarded-*` added, the backend's `Host` and the
+/// request id set.
+pub fn prepare_request(
+    parts: &mut http::request::Parts,
+    target: &BackendTarget,
+    key_header: &HeaderName,
+    client: ClientSide<'_>,
+    upgrade: bool,
+    exchange: &Exchange,
+) {
     parts.version = Version::HTTP_11;
     let original_host = parts
         .headers
@@ -52,18 +77,28 @@ pub async fn forward(
         .or_else(|| parts.uri.authority().and_then(|a| a.as_str().parse().ok()));
     let h = &mut parts.headers;
     headers::strip_hop_by_hop(h, upgrade);
-    h.remove(f.key_header);
-    headers::add_forwarded(h, f.client, original_host);
-    h.insert(header::HOST, f.target.host.clone());
+    h.remove(key_header);
+    headers::add_forwarded(h, client, original_host);
+    h.insert(header::HOST, target.host.clone());
     h.insert(X_REQUEST_ID.clone(), exchange.request_id.clone());
+}
 
-    let upstream = Request::from_parts(parts, RequestBody::new(body, exchange.bytes_in.clone()));
-    let endpoint = &f.target.endpoint;
+/// Sends a prepared request to `target` at `path`, waiting at most `timeout` for the
+/// response headers. Failures are logged here and answered as APIM does.
+pub async fn send(
+    target: &BackendTarget,
+    upstream: Request<RequestBody>,
+    path: PathAndQuery,
+    upgrade: bool,
+    timeout: Duration,
+    exchange: &mut Exchange,
+) -> Result<(Response<Incoming>, Option<Lease>), GatewayError> {
+    let endpoint = &target.endpoint;
     let sent = Instant::now();
-    let result = tokio::time::timeout(f.timeout, endpoint.send(upstream, path, upgrade)).await;
+    let result = tokio::time::timeout(timeout, endpoint.send(upstream, path, upgrade)).await;
     exchange.backend_time = Some(sent.elapsed());
-    let (mut resp, lease) = match result {
-        Err(_) => return Err(GatewayError::BackendTimeout(f.timeout)),
+    match result {
+        Err(_) => Err(GatewayError::BackendTimeout(timeout)),
         Ok(Err(e)) => {
             let reason = match e {
                 SendError::Connect(ConnectError::Tls { .. }) => "tls",
@@ -71,11 +106,20 @@ pub async fn forward(
                 SendError::Request(_) => "protocol",
             };
             tracing::warn!(request_id = ?exchange.request_id, backend = %endpoint.authority(), error = %error_chain(&e), "backend request failed");
-            return Err(GatewayError::BackendUnavailable { reason });
+            Err(GatewayError::BackendUnavailable { reason })
         }
-        Ok(Ok(answer)) => answer,
-    };
+        Ok(Ok(answer)) => Ok(answer),
+    }
+}
 
+/// Turns the backend's answer into the client's: a protocol switch becomes a tunnel,
+/// hop-by-hop headers go, and the body streams with its connection lease.
+pub fn finish_response(
+    mut resp: Response<Incoming>,
+    lease: Option<Lease>,
+    upgrade: bool,
+    client_upgrade: Option<OnUpgrade>,
+) -> Response<ResponseBody> {
     let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
     if let (true, Some(client_upgrade)) = (switching, client_upgrade) {
         upgrade::tunnel(client_upgrade, hyper::upgrade::on(&mut resp));
@@ -83,11 +127,11 @@ pub async fn forward(
     headers::strip_hop_by_hop(resp.headers_mut(), switching && upgrade);
     // An upgraded connection belongs to the tunnel now, never to the pool.
     let lease = lease.filter(|_| !switching);
-    Ok(resp.map(|body| ResponseBody::upstream(body, lease)))
+    resp.map(|body| ResponseBody::upstream(body, lease))
 }
 
 /// Base path + suffix + `?query`.
-fn backend_path(
+pub fn backend_path(
     t: &BackendTarget,
     suffix: &str,
     query: Option<&str>,

@@ -173,6 +173,11 @@ impl Endpoint {
         &self.authority
     }
 
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
     /// Sends a request whose URI is set here from `path`: origin-form for HTTP/1.1, absolute
     /// for HTTP/2. Returns the response and, for HTTP/1.1, the lease on its connection.
     ///

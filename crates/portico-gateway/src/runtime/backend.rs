@@ -35,6 +35,16 @@ pub struct BackendTarget {
 }
 
 impl BackendTarget {
+    /// The URL this target forwards to (`https://host:port/base`), for policies to read.
+    pub fn url(&self) -> String {
+        format!(
+            "{}://{}{}",
+            self.endpoint.scheme(),
+            self.endpoint.authority(),
+            self.base_path
+        )
+    }
+
     /// Parses a validated service URL. `ws`/`wss` map to `http`/`https`: a WebSocket is an
     /// HTTP request with an upgrade.
     pub fn parse(url: &str, tls: TlsVerification, upstreams: &Upstreams) -> Result<Self, String> {

@@ -15,6 +15,7 @@ pub use router::{ApiMatch, ApiRouter};
 pub use subscriptions::{CompiledSubscription, KeyCheck, Scope, SubscriptionIndex};
 
 use crate::metrics::{Label, Metrics, RouteMetrics};
+use crate::policy::{self, ApiPolicies, Plan, SnapshotInfo};
 use crate::proxy::pool::Upstreams;
 use http::HeaderName;
 use portico_model::{Protocol, Snapshot, SubscriptionScope, SubscriptionState};
@@ -37,6 +38,17 @@ pub struct CompiledApi {
     /// Indices of the products this API belongs to.
     pub products: Vec<usize>,
     pub backend: Arc<BackendTarget>,
+    /// Policy plans by operation (none at all when no route of the API has a policy).
+    pub policies: ApiPolicies,
+}
+
+impl CompiledApi {
+    /// The pipeline for `operation` reached through `product`; `None` when no policy
+    /// applies, and the request takes the plain proxy path.
+    #[inline]
+    pub fn plan(&self, operation: usize, product: Option<usize>) -> Option<&Arc<Plan>> {
+        self.policies.routes.get(operation)?.select(product)
+    }
 }
 
 /// A compiled snapshot.
@@ -48,6 +60,8 @@ pub struct Runtime {
     /// Product ids by product index.
     pub products: Vec<Arc<str>>,
     pub subscriptions: SubscriptionIndex,
+    /// Configuration facts policy expressions read.
+    pub policy_info: SnapshotInfo,
 }
 
 impl Runtime {
@@ -92,8 +106,11 @@ impl Runtime {
             }
         }
 
+        let (api_policies, policy_info) =
+            policy::compile(doc, &products_of_api, &backends, upstreams)?;
+
         let mut apis = Vec::with_capacity(doc.apis.len());
-        for (api, products) in doc.apis.iter().zip(products_of_api) {
+        for ((api, products), policies) in doc.apis.iter().zip(products_of_api).zip(api_policies) {
             let backend = match (&api.service_url, &api.backend_id) {
                 (Some(url), _) => Arc::new(
                     BackendTarget::parse(url, TlsVerification::FULL, upstreams)
@@ -129,6 +146,7 @@ impl Runtime {
                     .collect(),
                 products,
                 backend,
+                policies,
             });
         }
 
@@ -165,6 +183,7 @@ impl Runtime {
             apis,
             products: doc.products.iter().map(|p| p.id.as_str().into()).collect(),
             subscriptions,
+            policy_info,
         })
     }
 }

@@ -1,0 +1,32 @@
+//! The policy engine's executor: policies are compiled once per snapshot ([`compile`]: the
+//! scope documents, fragments and named values become one [`plan::Plan`] per route) and
+//! run per request ([`execute`]). Routes with no policy have no plan and never enter this
+//! module.
+//!
+//! Modules: [`plan`] (the executable pipeline), [`compile`] (snapshot → plans), [`info`]
+//! (configuration facts expressions read), [`state`] (one request's state), [`context`]
+//! (the expression `Context` over that state), [`execute`] (sections, errors, answers),
+//! [`message`], [`routing`] and [`observe`] (what each policy does), [`headers`] and
+//! [`query`] (exists-action rules), [`body`] (buffering with a cap), [`eval`] (templates and
+//! typed attributes), [`failure`] (runtime errors and `context.LastError`).
+
+pub mod body;
+pub mod compile;
+pub mod context;
+pub mod entry;
+pub mod eval;
+pub mod execute;
+pub mod failure;
+pub mod headers;
+pub mod info;
+mod message;
+mod observe;
+pub mod plan;
+pub mod query;
+mod routing;
+pub mod state;
+
+pub use body::BODY_CAP;
+pub use compile::{compile, ApiPolicies, RoutePlans};
+pub use info::SnapshotInfo;
+pub use plan::Plan;
