@@ -555,6 +555,14 @@ fn headers_and_bodies_are_read_lazily() {
     assert_eq!((ctx.header_reads, ctx.body_reads), (0, 0));
 }
 
+/// Found by the fuzzer: input that is only whitespace (a form feed) once crashed the parser.
+#[test]
+fn whitespace_only_sources_are_refused_not_fatal() {
+    for src in ["\u{c}", " ", "\t\n", ""] {
+        assert!(Expression::compile(src).is_err(), "{src:?}");
+    }
+}
+
 proptest::proptest! {
     #[test]
     fn compile_never_panics(s in "\\PC*") {

@@ -14,9 +14,10 @@ use super::ExprError;
 
 /// Parses the whole source, wrapper included.
 pub fn parse(src: &str) -> Result<Program, ExprError> {
+    // Trim once: trimming the two ends separately crosses over on all-whitespace input.
+    let body = src.trim();
     let start = src.len() - src.trim_start().len();
-    let end = src.trim_end().len();
-    let body = &src[start..end];
+    let end = start + body.len();
     let (open, close, is_block) = if body.starts_with("@(") {
         ("@(", ')', false)
     } else if body.starts_with("@{") {
