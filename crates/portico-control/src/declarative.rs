@@ -217,13 +217,7 @@ pub fn canonical(path: &ResourcePath, properties: &Value) -> Result<Value, Decla
         revision: 0,
         properties: properties.clone(),
     };
-    let separate: &[&str] = match path.kind() {
-        Kind::Api => &["operations", "policy", "policyFile"],
-        Kind::Operation => &["policy", "policyFile"],
-        Kind::Product => &["apis", "policy", "policyFile"],
-        Kind::Gateway => &["hostnameConfigurations", "apis", "certificateAuthorities"],
-        _ => &[],
-    };
+    let separate = separate_fields(path.kind());
     if let Some(field) = separate.iter().find(|f| properties.get(**f).is_some()) {
         return Err(DeclarativeError::Resource {
             path: path.to_string(),
@@ -263,6 +257,18 @@ pub fn canonical(path: &ResourcePath, properties: &Value) -> Result<Value, Decla
             json!({})
         }
     })
+}
+
+/// The document fields of a kind that are resources of their own over REST (an API's
+/// operations and policy), so never among its stored properties.
+pub fn separate_fields(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Api => &["operations", "policy", "policyFile"],
+        Kind::Operation => &["policy", "policyFile"],
+        Kind::Product => &["apis", "policy", "policyFile"],
+        Kind::Gateway => &["hostnameConfigurations", "apis", "certificateAuthorities"],
+        _ => &[],
+    }
 }
 
 /// A policy resource's XML (`{"format": "rawxml", "value": …}`).

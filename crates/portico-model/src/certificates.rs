@@ -12,6 +12,7 @@ use sha1::{Digest, Sha1};
 
 /// A certificate resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Certificate {
     pub id: String,
@@ -49,6 +50,7 @@ pub struct ParsedCertificate {
 
 /// The public facts about a certificate's leaf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateInfo {
     pub subject: String,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A gateway: one deployment of the data plane, with any number of instances.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Gateway {
     pub id: String,
@@ -32,6 +33,7 @@ pub struct Gateway {
 
 /// Where a gateway runs (APIM's `locationData`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LocationData {
     #[serde(default)]
@@ -46,6 +48,7 @@ pub struct LocationData {
 
 /// A hostname a gateway answers, and the certificate it presents for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HostnameConfiguration {
     pub id: String,
@@ -67,6 +70,7 @@ pub struct HostnameConfiguration {
 /// A certificate authority a gateway trusts for client certificates; `id` names the
 /// `certificates` entry holding the CA certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CertificateAuthority {
     pub id: String,

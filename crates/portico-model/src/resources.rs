@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// An API: a set of operations published under one path prefix and forwarded to one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Api {
     pub id: String,
@@ -46,6 +47,7 @@ pub struct Api {
 
 /// A client-facing scheme an API accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Http,
@@ -64,6 +66,7 @@ fn default_true() -> bool {
 
 /// Where a client puts its subscription key (APIM's `subscriptionKeyParameterNames`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubscriptionKeyParameterNames {
     #[serde(default = "default_key_header")]
@@ -91,6 +94,7 @@ fn default_key_query() -> String {
 
 /// An operation of an API: a method and a URL template relative to the API path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Operation {
     pub id: String,
@@ -113,6 +117,7 @@ pub struct Operation {
 
 /// A product: a bundle of APIs that subscriptions can be scoped to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Product {
     pub id: String,
@@ -134,6 +139,7 @@ pub struct Product {
 
 /// A subscription: a named pair of keys granting access to a scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Subscription {
     pub id: String,
@@ -150,6 +156,7 @@ pub struct Subscription {
 
 /// APIM's subscription states; only `active` subscriptions let requests through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SubscriptionState {
     #[default]
@@ -189,6 +196,7 @@ impl SubscriptionScope {
 
 /// A backend: a named upstream that APIs can forward to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Backend {
     pub id: String,
@@ -205,6 +213,7 @@ pub struct Backend {
 
 /// The backend's protocol. Only `http` (which includes HTTPS URLs) is supported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendProtocol {
     #[default]
@@ -214,6 +223,7 @@ pub enum BackendProtocol {
 
 /// APIM's backend types; pools arrive with the control plane issue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 pub enum BackendType {
     #[default]
     Single,
@@ -222,6 +232,7 @@ pub enum BackendType {
 
 /// How the gateway checks a TLS backend's certificate (APIM's `tls` backend property).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BackendTls {
     #[serde(default = "default_true")]
@@ -241,6 +252,7 @@ impl Default for BackendTls {
 
 /// A named value: a string that policies reference as `{{displayName}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NamedValue {
     pub id: String,

@@ -6,6 +6,7 @@ use std::fmt;
 
 /// A secret string. Reveal it only where it is used, with [`Secret::expose`].
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Secret(String);
 

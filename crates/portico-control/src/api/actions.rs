@@ -74,9 +74,9 @@ pub async fn post(
 }
 
 /// Which of a gateway's two keys an action uses.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum KeyType {
+pub(super) enum KeyType {
     Primary,
     Secondary,
 }
@@ -90,17 +90,18 @@ impl KeyType {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct TokenRequest {
+pub(super) struct TokenRequest {
     key_type: KeyType,
     /// RFC 3339; at most 30 days ahead.
+    #[schema(format = DateTime)]
     expiry: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct KeyRequest {
+pub(super) struct KeyRequest {
     key_type: KeyType,
 }
 

@@ -13,6 +13,7 @@ use super::transaction::{self, Edit};
 use super::{secrets, ApiState};
 use crate::declarative::{document_of, resources_of};
 use crate::store::{Precondition, ResourcePath};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -36,9 +37,11 @@ pub struct ApplyQuery {
 /// Answers the changes made (or, with `dryRun`, that would be) and the revision committed.
 pub async fn apply(
     State(state): State<ApiState>,
-    Query(query): Query<ApplyQuery>,
+    query: Result<Query<ApplyQuery>, QueryRejection>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // axum's own rejection is plain text; answer with the API's error shape.
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let doc: Document = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "the body must be a declarative document in JSON: line {}, column {}: {e}",
@@ -78,10 +81,11 @@ pub async fn export(State(state): State<ApiState>) -> Result<Response, ApiError>
 }
 
 /// One change of a plan, as `--dry-run` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlannedChange {
     /// `create`, `update` or `delete`.
+    #[schema(value_type = String, pattern = "^(create|update|delete)$")]
     pub action: &'static str,
     pub path: String,
     /// For updates: the properties that differ (names only; values may be secrets).

@@ -9,6 +9,7 @@ use super::error::ApiError;
 use super::transaction::{self, Edit};
 use super::{import, policy_format, secrets, ApiState};
 use crate::store::{CollectionPath, Kind, Page, Precondition, ResourcePath, Stored};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -39,8 +40,10 @@ struct PutBody {
 pub async fn get(
     State(state): State<ApiState>,
     Path(path): Path<String>,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    // axum's own rejection is plain text; answer with the API's error shape.
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if let Ok(resource) = ResourcePath::parse(&path) {
         let stored = state
             .store
@@ -73,7 +76,7 @@ pub async fn get(
         body["nextLink"] = Value::String(format!(
             "/{}?$top={top}&$skip={}",
             path.trim_matches('/'),
-            skip + top
+            skip.saturating_add(top)
         ));
     }
     Ok(with_etag(

@@ -61,6 +61,12 @@ const SHAPES: &[(&[&str], Kind)] = &[
 ];
 
 impl Kind {
+    /// Every path shape (literal segments, `*` for an id) with the kind it addresses; the
+    /// management API's OpenAPI document is generated from these.
+    pub fn shapes() -> &'static [(&'static [&'static str], Kind)] {
+        SHAPES
+    }
+
     /// The name stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
