@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod declarative;
+pub mod distributor;
 pub mod gateway_token;
 pub mod import;
 pub mod keys;

@@ -47,6 +47,8 @@ pub struct Shared {
     pub backend_timeout: Duration,
     /// Set once shutdown begins: `/readyz` then says no so load balancers move away.
     pub draining: AtomicBool,
+    /// What the config source says about readiness (`/readyz` detail).
+    pub readiness: crate::readiness::Readiness,
 }
 
 /// A gateway: cheap to clone, all clones share one state.
@@ -78,6 +80,7 @@ impl Gateway {
                 trusted_proxies: options.trusted_proxies,
                 backend_timeout: options.backend_timeout,
                 draining: AtomicBool::new(false),
+                readiness: Default::default(),
             }),
         }
     }
@@ -137,6 +140,11 @@ impl Gateway {
         if let Some(log) = &self.shared.telemetry.access_log {
             log.flush(limit);
         }
+    }
+
+    /// The config source's readiness detail.
+    pub fn readiness(&self) -> &crate::readiness::Readiness {
+        &self.shared.readiness
     }
 
     pub fn metrics(&self) -> &Metrics {

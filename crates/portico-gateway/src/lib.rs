@@ -11,6 +11,7 @@
 
 pub mod access_log;
 pub mod config_file;
+pub mod control_plane;
 pub mod errors;
 pub mod exchange;
 pub mod gateway;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod net;
 pub mod policy;
 pub mod proxy;
+pub mod readiness;
 mod query;
 pub mod runtime;
 pub mod server;

@@ -144,6 +144,8 @@ pub struct Metrics {
     policy_metrics: Family<PolicyLabels, FloatCounter>,
     /// Hashes of the `emit-metric` label sets seen, to bound them.
     policy_series: Mutex<HashSet<u64>>,
+    /// The control-plane config source's series.
+    pub control_plane: crate::control_plane::metrics::SyncMetrics,
 }
 
 impl Default for Metrics {
@@ -201,7 +203,9 @@ impl Metrics {
             policy_metrics.clone(),
         );
         let unmatched = new_route(&durations, &requests, Label::none(), Label::none());
+        let control_plane = crate::control_plane::metrics::SyncMetrics::register(&mut registry);
         Self {
+            control_plane,
             policy_metrics,
             policy_series: Mutex::new(HashSet::new()),
             registry,

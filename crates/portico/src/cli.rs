@@ -137,10 +137,50 @@ pub enum Switch {
 #[derive(Debug, Args)]
 pub struct GatewayArgs {
     /// Declarative document (YAML or JSON) to serve; watched and hot-reloaded.
-    #[arg(long, env = "PORTICO_CONFIG")]
-    pub config: PathBuf,
+    #[arg(
+        long,
+        env = "PORTICO_CONFIG",
+        required_unless_present = "control_plane"
+    )]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+/// A self-hosted gateway fed by the control plane (instead of --config).
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// Control-plane base URLs (comma-separated replicas, tried in turn on failure).
+    #[arg(
+        long,
+        env = "PORTICO_CONTROL_PLANE",
+        value_delimiter = ',',
+        conflicts_with = "config"
+    )]
+    pub control_plane: Vec<String>,
+    /// The gateway token (`POST /gateways/{id}/generateToken`), with or without `GatewayKey `.
+    #[arg(
+        long,
+        env = "PORTICO_GATEWAY_TOKEN",
+        conflicts_with = "token_file",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// A file holding the gateway token; watched, so a rotated token is used without a restart.
+    #[arg(long, env = "PORTICO_GATEWAY_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Directory for the last applied configuration (mode 0600), served when the control
+    /// plane is unreachable at start.
+    #[arg(long, env = "PORTICO_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Time between heartbeats to the control plane.
+    #[arg(long, env = "PORTICO_HEARTBEAT_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub heartbeat_interval: Duration,
+    /// PEM file of CA certificates to trust for the control plane's TLS, besides the system's.
+    #[arg(long, env = "PORTICO_CONTROL_PLANE_CA")]
+    pub control_plane_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

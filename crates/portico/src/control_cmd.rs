@@ -8,6 +8,7 @@ use crate::cli::ControlPlaneArgs;
 use crate::gateway_cmd::Signals;
 use anyhow::Context;
 use portico_control::api::{router, ApiState};
+use portico_control::distributor::{self, Hub};
 use portico_control::master_key::{KeySource, MasterKey};
 use portico_control::store::{Backend, SealedStore, SqlStore, Store};
 use std::io::Write;
@@ -30,7 +31,9 @@ async fn serve(args: ControlPlaneArgs) -> anyhow::Result<()> {
     let (store, backend) = open_store(&args.database).await?;
     let listener = bind_admin(args.admin_listen).await?;
     tracing::info!(admin = %listener.local_addr()?, ?backend, "portico control plane started");
-    let app = router(ApiState::new(store, &token));
+    let api = ApiState::new(store, &token);
+    let hub = Hub::start(api.store.clone(), api.commits.subscribe()).await;
+    let app = router(api.clone()).merge(distributor::routes(api, hub));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { signals.wait().await })
         .await

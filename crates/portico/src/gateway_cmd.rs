@@ -19,6 +19,9 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::task::JoinHandle;
 
 pub fn run(args: GatewayArgs) -> anyhow::Result<()> {
+    if args.config.is_none() {
+        return run_gateway(args.serve.workers, crate::remote_cmd::serve(args));
+    }
     run_gateway(args.serve.workers, serve(args))
 }
 
@@ -50,10 +53,13 @@ pub fn run_gateway(
 async fn serve(args: GatewayArgs) -> anyhow::Result<Gateway> {
     let mut signals = Signals::install()?;
     let gateway = new_gateway(&args.serve)?;
-    let source = FileSource::start(&args.config, gateway.clone())?;
+    let config = args
+        .config
+        .context("--config or --control-plane is required")?;
+    let source = FileSource::start(&config, gateway.clone())?;
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let served = start_listeners(&args.serve, &gateway, shutdown.clone()).await?;
-    tracing::info!(config = %args.config.display(), revision = gateway.revision().unwrap_or(0), "serving the configuration file");
+    tracing::info!(config = %config.display(), revision = gateway.revision().unwrap_or(0), "serving the configuration file");
     tokio::spawn(source.run(shutdown));
     signals.wait().await;
     let _ = stop.send(true);

@@ -7,6 +7,7 @@ mod control_cmd;
 mod declarative_cmd;
 mod gateway_cmd;
 mod logging;
+mod remote_cmd;
 mod up_cmd;
 
 use clap::Parser;

@@ -9,10 +9,11 @@ use crate::control_cmd::{admin_token, bind_admin, open_store};
 use crate::gateway_cmd::{new_gateway, run_gateway, start_listeners, Signals};
 use anyhow::Context;
 use portico_control::api::{router, ApiState};
+use portico_control::distributor::{self, Audience, Hub, View, HOLD};
 use portico_control::seed::{demo_key, seed_if_empty};
-use portico_control::snapshot::compile;
-use portico_control::store::Store;
 use portico_gateway::Gateway;
+use portico_model::Snapshot;
+use std::sync::Arc;
 
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
     run_gateway(args.serve.workers, serve(args))
@@ -38,19 +39,12 @@ async fn serve(args: UpArgs) -> anyhow::Result<Gateway> {
     }
 
     let gateway = new_gateway(&args.serve)?;
-    apply_store(store.as_ref(), &gateway).await?;
     let api = ApiState::new(store.clone(), &token);
-    let mut commits = api.commits.subscribe();
-    let follower = gateway.clone();
-    let followed = store.clone();
-    tokio::spawn(async move {
-        // Every commit through the API reaches the gateway at once.
-        while commits.changed().await.is_ok() {
-            if let Err(e) = apply_store(followed.as_ref(), &follower).await {
-                tracing::error!(error = %e, "the new configuration was not applied; the previous one keeps serving");
-            }
-        }
-    });
+    let hub = Hub::start(store.clone(), api.commits.subscribe()).await;
+    let applied = apply_managed(&hub, &gateway)?;
+    // Every commit through the API reaches the gateway at once, through the same compiled
+    // hub that serves self-hosted gateways.
+    tokio::spawn(follow_managed(hub.clone(), gateway.clone(), applied));
 
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let admin = bind_admin(args.admin_listen).await?;
@@ -60,7 +54,8 @@ async fn serve(args: UpArgs) -> anyhow::Result<Gateway> {
         let stopped = async move {
             let _ = admin_shutdown.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(admin, router(api))
+        let app = router(api.clone()).merge(distributor::routes(api, hub));
+        if let Err(e) = axum::serve(admin, app)
             .with_graceful_shutdown(stopped)
             .await
         {
@@ -81,10 +76,34 @@ async fn serve(args: UpArgs) -> anyhow::Result<Gateway> {
     Ok(gateway)
 }
 
-/// Compiles the store and applies it to the gateway.
-async fn apply_store(store: &dyn Store, gateway: &Gateway) -> anyhow::Result<()> {
-    let snapshot = compile(store).await?;
-    gateway.apply(&snapshot).map_err(anyhow::Error::msg)
+/// Applies the managed gateway's current view; returns its revision.
+fn apply_managed(hub: &Hub, gateway: &Gateway) -> anyhow::Result<u64> {
+    apply_view(&*hub.view(&Audience::Managed)?, gateway)
+}
+
+fn apply_view(view: &View, gateway: &Gateway) -> anyhow::Result<u64> {
+    let snapshot = Snapshot::new(view.revision, (*view.document).clone())?;
+    gateway.apply(&snapshot).map_err(anyhow::Error::msg)?;
+    Ok(view.revision)
+}
+
+/// Applies every newer view of the managed gateway as the hub publishes it.
+async fn follow_managed(hub: Arc<Hub>, gateway: Gateway, mut applied: u64) {
+    loop {
+        match hub.next(&Audience::Managed, applied, HOLD).await {
+            Ok(Some(view)) => {
+                applied = view.revision;
+                if let Err(e) = apply_view(&view, &gateway) {
+                    tracing::error!(error = %e, "the new configuration was not applied; the previous one keeps serving");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "the managed gateway cannot follow the configuration");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 fn print_welcome(

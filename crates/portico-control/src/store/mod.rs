@@ -8,10 +8,12 @@
 //! is not the store's job: the management API checks the would-be configuration with
 //! `portico-model` before committing.
 
+mod heartbeat;
 mod path;
 mod sealed;
 mod sql;
 
+pub use heartbeat::Heartbeat;
 pub use path::{CollectionPath, InvalidPath, Kind, ResourcePath};
 pub use sealed::{SealedStore, SENSITIVE};
 pub use sql::{Backend, SqlStore};
@@ -134,4 +136,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Audit entries after the entry with id `after` (0 for the start), oldest first, at most
     /// `limit`.
     async fn audit(&self, after: u64, limit: u64) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Keeps `heartbeat` as its instance's latest, without touching the revision.
+    async fn record_heartbeat(&self, heartbeat: &Heartbeat) -> Result<(), StoreError>;
+
+    /// The latest heartbeat of every instance of the gateway `gateway_id`.
+    async fn heartbeats(&self, gateway_id: &str) -> Result<Vec<Heartbeat>, StoreError>;
 }

@@ -19,7 +19,7 @@
 //! Properties stored before encryption existed pass through as they are and are sealed by the
 //! next put. Key rotation is not handled here yet.
 
-use super::{AuditEntry, Change, Kind, Page, ResourcePath, Store, StoreError, Stored};
+use super::{AuditEntry, Change, Heartbeat, Kind, Page, ResourcePath, Store, StoreError, Stored};
 use crate::master_key::{MasterKey, ENV, FILE_NAME};
 use async_trait::async_trait;
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
@@ -240,6 +240,15 @@ impl Store for SealedStore {
 
     async fn audit(&self, after: u64, limit: u64) -> Result<Vec<AuditEntry>, StoreError> {
         self.inner.audit(after, limit).await
+    }
+
+    // Heartbeats hold no secrets: they pass through.
+    async fn record_heartbeat(&self, heartbeat: &Heartbeat) -> Result<(), StoreError> {
+        self.inner.record_heartbeat(heartbeat).await
+    }
+
+    async fn heartbeats(&self, gateway_id: &str) -> Result<Vec<Heartbeat>, StoreError> {
+        self.inner.heartbeats(gateway_id).await
     }
 }
 

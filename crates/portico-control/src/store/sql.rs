@@ -7,12 +7,15 @@
 //! `revision` row: SQLite takes its write lock there, PostgreSQL a row lock.
 
 use super::{
-    AuditEntry, Change, Kind, Page, Precondition, ResourcePath, Store, StoreError, Stored,
+    AuditEntry, Change, Heartbeat, Kind, Page, Precondition, ResourcePath, Store, StoreError,
+    Stored,
 };
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::time::SystemTime;
+
+mod heartbeats;
 
 /// Which database is behind a [`SqlStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +25,10 @@ pub enum Backend {
 }
 
 /// Schema versions, oldest first. Never edit one that has shipped: add the next.
-const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE resources (
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE resources (
         key TEXT PRIMARY KEY,
         path TEXT NOT NULL,
         kind TEXT NOT NULL,
@@ -43,12 +47,15 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(
         action TEXT NOT NULL,
         at TEXT NOT NULL
     );",
-)];
+    ),
+    (2, heartbeats::MIGRATION),
+];
 
 /// Keys compare byte-wise (`COLLATE "C"`) so ordering and prefix `LIKE` match SQLite's.
-const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE resources (
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE resources (
         key TEXT COLLATE \"C\" PRIMARY KEY,
         path TEXT NOT NULL,
         kind TEXT NOT NULL,
@@ -67,7 +74,9 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(
         action TEXT NOT NULL,
         at TEXT NOT NULL
     );",
-)];
+    ),
+    (2, heartbeats::MIGRATION),
+];
 
 /// A store on a SQL database.
 #[derive(Debug, Clone)]
@@ -406,6 +415,14 @@ impl Store for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn record_heartbeat(&self, heartbeat: &Heartbeat) -> Result<(), StoreError> {
+        heartbeats::record(&self.pool, heartbeat).await
+    }
+
+    async fn heartbeats(&self, gateway_id: &str) -> Result<Vec<Heartbeat>, StoreError> {
+        heartbeats::list(&self.pool, gateway_id).await
     }
 }
 

@@ -39,12 +39,17 @@ pub async fn serve_ops(listener: TcpListener, gateway: Gateway) {
 }
 
 fn answer(gw: &Gateway, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let detail = gw
+        .readiness()
+        .detail()
+        .map(|d| format!("{d}\n"))
+        .unwrap_or_default();
     let (status, content_type, body) = match req.uri().path() {
         "/healthz" => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
         "/readyz" if gw.is_ready() => (
             StatusCode::OK,
             "text/plain",
-            format!("ready: revision {}\n", gw.revision().unwrap_or(0)),
+            format!("ready: revision {}\n{detail}", gw.revision().unwrap_or(0)),
         ),
         "/readyz" if gw.is_draining() => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -54,7 +59,7 @@ fn answer(gw: &Gateway, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         "/readyz" => (
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
-            "not ready: no configuration loaded yet\n".to_owned(),
+            format!("not ready: no configuration loaded yet\n{detail}"),
         ),
         "/metrics" => (
             StatusCode::OK,

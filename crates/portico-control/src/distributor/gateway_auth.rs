@@ -1,0 +1,71 @@
+//! `Authorization: GatewayKey {gatewayId}&{expiry}&{signature}` on the gateway-facing routes:
+//! the token must verify against the named gateway's current keys (401 otherwise, with the
+//! reason: malformed, expired, or signed with a regenerated key), and may only be used on its
+//! own gateway's paths (403 otherwise). [`require_admin`] guards the fleet view.
+
+use crate::api::ApiError;
+use crate::gateway_token::{self, TokenError};
+use crate::store::{ResourcePath, Store};
+use http::{header, HeaderMap, StatusCode};
+use subtle::ConstantTimeEq;
+
+/// The gateway id the request is authorised for (its canonical spelling from the path).
+pub async fn authorise(
+    store: &dyn Store,
+    headers: &HeaderMap,
+    path_gateway: &str,
+) -> Result<(), ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("GatewayKey "))
+        .ok_or_else(|| {
+            unauthorised("send the gateway's token as `Authorization: GatewayKey {token}` (POST /gateways/{id}/generateToken issues one)")
+        })?;
+    let claimed = gateway_token::gateway_id_of(token).map_err(refused)?;
+    let resource = ResourcePath::parse(&format!("gateways/{claimed}"))
+        .map_err(|_| refused(TokenError::Malformed))?;
+    let stored = store.get(&resource).await?.ok_or_else(|| {
+        unauthorised(format!(
+            "the token names gateway {claimed:?}, which does not exist"
+        ))
+    })?;
+    let keys: Vec<&str> = ["primaryKey", "secondaryKey"]
+        .iter()
+        .filter_map(|k| stored.properties[*k].as_str())
+        .collect();
+    gateway_token::verify(token, &keys, time::OffsetDateTime::now_utc()).map_err(refused)?;
+    if !claimed.eq_ignore_ascii_case(path_gateway) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("this token belongs to gateway {claimed:?}; it cannot read or report for gateway {path_gateway:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The admin token, for the fleet view: the same check as the management API's (a bearer
+/// token compared in constant time), here because that one is private to the API module.
+pub fn require_admin(admin_token: &str, headers: &HeaderMap) -> Result<(), ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(admin_token.as_bytes())) {
+        Ok(())
+    } else {
+        Err(unauthorised(
+            "Send the admin token as `Authorization: Bearer TOKEN` (PORTICO_ADMIN_TOKEN).",
+        ))
+    }
+}
+
+fn refused(e: TokenError) -> ApiError {
+    unauthorised(e.to_string())
+}
+
+fn unauthorised(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
+}

@@ -1,0 +1,175 @@
+//! What one gateway receives: the whole [`Document`] cut down to what that gateway serves, so
+//! a gateway in a factory never holds the APIs, subscription keys or secrets of another site.
+//!
+//! For a self-hosted gateway `G` ([`Audience::Gateway`]) the cut keeps:
+//! - **APIs** listed in `G.apis`, and **products** holding at least one of them (their `apis`
+//!   narrowed to those), because subscriptions and product policies hang off products;
+//! - **subscriptions** whose scope is a kept API or product, or all APIs (`/apis`) when `G`
+//!   serves any API: without them the gateway would answer 401 to valid keys;
+//! - **backends** named by a kept API's `backendId`, or mentioned in a kept policy (policies
+//!   name backends in `set-backend-service backend-id="…"`);
+//! - **policy fragments** mentioned in a kept policy or kept fragment, transitively;
+//! - **named values** whose name appears (policies write `{{name}}`) in a kept policy,
+//!   fragment or named value (values may nest), transitively;
+//! - **certificates** of `G`'s hostname configurations and certificate authorities, and any
+//!   mentioned in a kept policy (client certificates for backends);
+//! - the global **policy**, and `G`'s own **gateway** entry without its signing keys (the
+//!   gateway never needs the keys that sign its own tokens).
+//!
+//! "Mentioned" is a case-insensitive substring test on policy text. It may keep something
+//! that only looks referenced, never drop something that is: over-inclusion costs a few bytes,
+//! under-inclusion would make the snapshot fail validation on the gateway.
+//!
+//! The managed gateway ([`Audience::Managed`], inside `portico up`) is APIM's built-in
+//! gateway: it serves every API, so it receives everything except the self-hosted gateways'
+//! entries (their keys and hostnames are not its business).
+
+use portico_model::{Document, SubscriptionScope};
+use std::collections::HashSet;
+
+/// Who a document is cut for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// The managed gateway: every API.
+    Managed,
+    /// The self-hosted gateway with this id (compared case-insensitively, as APIM ids are).
+    Gateway(String),
+}
+
+/// The part of `doc` that `audience` receives, or `None` when `doc` has no such gateway.
+pub fn document_for(doc: &Document, audience: &Audience) -> Option<Document> {
+    match audience {
+        Audience::Managed => {
+            let mut all = doc.clone();
+            all.gateways.clear();
+            Some(all)
+        }
+        Audience::Gateway(id) => for_gateway(doc, id),
+    }
+}
+
+fn for_gateway(doc: &Document, id: &str) -> Option<Document> {
+    let mut gateway = doc
+        .gateways
+        .iter()
+        .find(|g| g.id.eq_ignore_ascii_case(id))?
+        .clone();
+    gateway.primary_key = None;
+    gateway.secondary_key = None;
+    let served = lower_set(gateway.apis.iter());
+    let mut out = Document {
+        policy: doc.policy.clone(),
+        ..Document::default()
+    };
+    out.apis = doc
+        .apis
+        .iter()
+        .filter(|a| served.contains(&a.id.to_ascii_lowercase()))
+        .cloned()
+        .collect();
+    out.products = doc
+        .products
+        .iter()
+        .filter_map(|p| {
+            let mut p = p.clone();
+            p.apis.retain(|a| served.contains(&a.to_ascii_lowercase()));
+            (!p.apis.is_empty()).then_some(p)
+        })
+        .collect();
+    let products = lower_set(out.products.iter().map(|p| &p.id));
+    out.subscriptions = doc
+        .subscriptions
+        .iter()
+        .filter(|s| match SubscriptionScope::parse(&s.scope) {
+            Some(SubscriptionScope::AllApis) => !served.is_empty(),
+            Some(SubscriptionScope::Api(a)) => served.contains(&a.to_ascii_lowercase()),
+            Some(SubscriptionScope::Product(p)) => products.contains(&p.to_ascii_lowercase()),
+            None => false,
+        })
+        .cloned()
+        .collect();
+
+    let mut text = policy_text(&out);
+    out.policy_fragments = closure(&doc.policy_fragments, &mut text, |f| &f.id, |f| &f.value);
+    out.named_values = closure(
+        &doc.named_values,
+        &mut text,
+        |nv| nv.name(),
+        |nv| nv.value.expose(),
+    );
+    let backend_ids = lower_set(out.apis.iter().filter_map(|a| a.backend_id.as_ref()));
+    out.backends = doc
+        .backends
+        .iter()
+        .filter(|b| backend_ids.contains(&b.id.to_ascii_lowercase()) || mentions(&text, &b.id))
+        .cloned()
+        .collect();
+    let cert_ids = lower_set(
+        gateway
+            .hostname_configurations
+            .iter()
+            .filter_map(|h| h.certificate_id.as_ref())
+            .chain(gateway.certificate_authorities.iter().map(|c| &c.id)),
+    );
+    out.certificates = doc
+        .certificates
+        .iter()
+        .filter(|c| cert_ids.contains(&c.id.to_ascii_lowercase()) || mentions(&text, &c.id))
+        .cloned()
+        .collect();
+    out.gateways = vec![gateway];
+    Some(out)
+}
+
+fn lower_set<'a>(ids: impl Iterator<Item = &'a String>) -> HashSet<String> {
+    ids.map(|s| s.to_ascii_lowercase()).collect()
+}
+
+/// Every kept policy, lowercased and joined, for the "mentioned" tests.
+fn policy_text(doc: &Document) -> String {
+    let mut parts: Vec<&str> = doc.policy.iter().map(String::as_str).collect();
+    for api in &doc.apis {
+        parts.extend(api.policy.as_deref());
+        parts.extend(api.operations.iter().filter_map(|o| o.policy.as_deref()));
+    }
+    parts.extend(doc.products.iter().filter_map(|p| p.policy.as_deref()));
+    parts.join("\n").to_ascii_lowercase()
+}
+
+fn mentions(text: &str, id: &str) -> bool {
+    !id.is_empty() && text.contains(&id.to_ascii_lowercase())
+}
+
+/// The items of `all` mentioned in `text`, transitively: each kept item's content joins
+/// `text`, so a fragment that includes another fragment (or a named value whose value names
+/// another) brings it along. Named values are referenced as `{{name}}`.
+fn closure<T: Clone>(
+    all: &[T],
+    text: &mut String,
+    name: impl Fn(&T) -> &str,
+    content: impl Fn(&T) -> &str,
+) -> Vec<T> {
+    let mut kept = vec![false; all.len()];
+    loop {
+        let mut grew = false;
+        for (i, item) in all.iter().enumerate() {
+            if !kept[i] && mentions(text, name(item)) {
+                kept[i] = true;
+                grew = true;
+                text.push('\n');
+                text.push_str(&content(item).to_ascii_lowercase());
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    all.iter()
+        .zip(kept)
+        .filter_map(|(item, k)| k.then(|| item.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "per_gateway_tests.rs"]
+mod tests;

@@ -1,0 +1,82 @@
+//! The gateway-facing routes, merged into the management API's listener:
+//!
+//! - `GET /gateway/v1/{gatewayId}/config?after=N` holds the request (up to [`HOLD`]) until the
+//!   gateway's view is newer than revision `N`, then answers `{"revision", "document"}`; 204
+//!   when nothing changed in time (the gateway asks again at once).
+//! - `POST /gateway/v1/{gatewayId}/heartbeat` keeps an instance's report (see [`super::fleet`]).
+//!
+//! Both take a GatewayKey token ([`super::gateway_auth`]), never the admin token.
+//! `GET /gateways/{gatewayId}/instances`, the fleet view, sits beside them behind the admin
+//! token.
+
+use super::fleet;
+use super::gateway_auth::authorise;
+use super::hub::{Hub, HubError};
+use super::per_gateway::Audience;
+use crate::api::{ApiError, ApiState};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The longest a config request is held. Gateways time out their request well after this.
+pub const HOLD: Duration = Duration::from_secs(30);
+
+/// What the gateway routes share.
+#[derive(Debug, Clone)]
+pub struct Distributor {
+    pub api: ApiState,
+    pub hub: Arc<Hub>,
+    pub hold: Duration,
+}
+
+/// The gateway-facing routes and the fleet view; merge them into the management router.
+pub fn routes(api: ApiState, hub: Arc<Hub>) -> Router {
+    let state = Distributor {
+        api,
+        hub,
+        hold: HOLD,
+    };
+    Router::new()
+        .route("/gateway/v1/{gateway_id}/config", get(config))
+        .route("/gateway/v1/{gateway_id}/heartbeat", post(fleet::heartbeat))
+        .route("/gateways/{gateway_id}/instances", get(fleet::instances))
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConfigQuery {
+    #[serde(default)]
+    after: u64,
+}
+
+async fn config(
+    State(state): State<Distributor>,
+    Path(gateway_id): Path<String>,
+    Query(query): Query<ConfigQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorise(state.api.store.as_ref(), &headers, &gateway_id).await?;
+    let audience = Audience::Gateway(gateway_id);
+    match state.hub.next(&audience, query.after, state.hold).await {
+        Ok(Some(view)) => {
+            let mut resp = view.body.clone().into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Ok(resp)
+        }
+        Ok(None) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(e @ HubError::UnknownGateway(_)) => Err(ApiError::not_found(e)),
+        Err(e @ HubError::NotCompiled) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            e.to_string(),
+        )),
+    }
+}
