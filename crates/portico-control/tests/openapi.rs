@@ -99,6 +99,22 @@ async fn the_document_is_openapi_3_and_covers_every_shape() {
             ids.push(op["operationId"].as_str().unwrap().to_owned());
         }
     }
+    for item in paths.values() {
+        for op in item.as_object().unwrap().values() {
+            for response in op["responses"].as_object().unwrap().values() {
+                for link in response["links"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|l| l.values())
+                {
+                    let target = link["operationId"]
+                        .as_str()
+                        .expect("links name an operationId");
+                    assert!(ids.iter().any(|id| id == target), "link to {target}");
+                }
+            }
+        }
+    }
     let count = ids.len();
     ids.sort();
     ids.dedup();

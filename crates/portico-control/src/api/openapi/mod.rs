@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use http::header;
 use parts::{empty, error, header, json, query, reference, string, unauthorized, with_etag};
 use std::sync::LazyLock;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
 };
@@ -24,7 +25,7 @@ use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder,
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     Components, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, Paths, RefOr,
-    Required, Schema,
+    Required, Response as Answer, Schema,
 };
 
 /// The security scheme every operation but `GET /openapi.json` requires.
@@ -33,10 +34,29 @@ const BEARER: &str = "bearerAuth";
 type Schemas = Vec<(String, RefOr<Schema>)>;
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    document()
-        .to_json()
-        .expect("an OpenAPI document serialises")
+    let mut json = serde_json::to_value(document()).expect("an OpenAPI document serialises");
+    camel_case_links(&mut json);
+    json.to_string()
 });
+
+/// utoipa 5.5 writes a link's `operationId` as `operation_id` (its `Link` lacks serde's
+/// camelCase renaming), which OpenAPI tools refuse; this renames it wherever links are.
+fn camel_case_links(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(links)) = map.get_mut("links") {
+                for link in links.values_mut().filter_map(|l| l.as_object_mut()) {
+                    if let Some(id) = link.remove("operation_id") {
+                        link.insert("operationId".into(), id);
+                    }
+                }
+            }
+            map.values_mut().for_each(camel_case_links);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(camel_case_links),
+        _ => {}
+    }
+}
 
 /// `GET /openapi.json`.
 pub async fn serve() -> Response {
@@ -117,6 +137,29 @@ fn template(shape: &[&str]) -> (String, Vec<Parameter>) {
         );
     }
     (path, parameters)
+}
+
+/// `response` with links to what the resource written makes reachable (so readers, and
+/// schemathesis' stateful phase, can follow them): reading and deleting it, its actions, and
+/// writing what belongs directly to it, all with the same path ids.
+fn linked(mut response: Answer, shape: &[&str], kind: Kind) -> Answer {
+    let (_, parameters) = template(shape);
+    let name = pascal(kind);
+    let mut targets = vec![format!("{name}_Get"), format!("{name}_Delete")];
+    targets.extend(operations::action_ids(kind));
+    for (child, child_kind) in Kind::shapes() {
+        if child.len() <= shape.len() + 2 && child.len() > shape.len() && child.starts_with(shape) {
+            targets.push(format!("{}_CreateOrUpdate", pascal(*child_kind)));
+        }
+    }
+    for target in targets {
+        let mut link = LinkBuilder::new().operation_id(&target);
+        for p in &parameters {
+            link = link.parameter(&p.name, format!("$request.path.{}", p.name));
+        }
+        response.links.insert(target, link.build().into());
+    }
+    response
 }
 
 /// What `ResourcePath::parse` accepts as an id.
@@ -200,8 +243,8 @@ fn resource_paths(paths: &mut Paths, schemas: &mut Schemas, shape: &[&str], kind
                 .required(Some(Required::False))
                 .build(),
         ))
-        .response("200", with_etag(json("Replaced.", contract.clone())))
-        .response("201", with_etag(json("Created.", contract)))
+        .response("200", linked(with_etag(json("Replaced.", contract.clone())), shape, kind))
+        .response("201", linked(with_etag(json("Created.", contract)), shape, kind))
         .response("400", error("Invalid properties, or a configuration they would make invalid; details name the field (and line and column inside a policy)."))
         .response("404", error("Not a resource path."))
         .response("409", error("Clashes with another resource (path, key or name), or exists already and If-None-Match is `*`."))

@@ -77,6 +77,18 @@ const ACTIONS: &[(Kind, &str, Option<&str>, Answer)] = &[
     ),
 ];
 
+/// The operation ids of `kind`'s actions.
+pub fn action_ids(kind: Kind) -> impl Iterator<Item = String> {
+    ACTIONS
+        .iter()
+        .filter(move |(k, ..)| *k == kind)
+        .map(move |(_, action, ..)| action_id(kind, action))
+}
+
+fn action_id(kind: Kind, action: &str) -> String {
+    format!("{}_{action}", super::pascal(kind))
+}
+
 pub fn actions(paths: &mut Paths) {
     for (kind, action, request, answer) in ACTIONS {
         let Some((shape, _)) = Kind::shapes().iter().find(|(_, k)| k == kind) else {
@@ -84,7 +96,7 @@ pub fn actions(paths: &mut Paths) {
         };
         let (path, parameters) = template(shape);
         let mut op = OperationBuilder::new()
-            .operation_id(Some(format!("{}_{action}", super::pascal(*kind))))
+            .operation_id(Some(action_id(*kind, action)))
             .tag(shape[0])
             .parameters(Some(parameters))
             .response("401", unauthorized())
