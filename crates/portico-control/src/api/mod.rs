@@ -1,13 +1,14 @@
 //! The management REST API: APIM's resource model over HTTP (axum). Bodies are
 //! `{"properties": {…}}`, responses carry an `ETag`, writes honour `If-Match`, and errors have
-//! APIM's shape. Every route requires the admin token. [`resources`] holds the CRUD routes,
-//! [`actions`] the `POST` actions such as `listSecrets`.
+//! APIM's shape. Every route but `GET /openapi.json` ([`openapi`]) requires the admin token.
+//! [`resources`] holds the CRUD routes, [`actions`] the `POST` actions such as `listSecrets`.
 
 mod actions;
 mod apply;
 mod auth;
 mod error;
 mod import;
+mod openapi;
 mod policy_format;
 mod resources;
 mod secrets;
@@ -56,5 +57,7 @@ pub fn router(state: ApiState) -> Router {
             state.clone(),
             auth::require_token,
         ))
+        // Added after the token check, so public (see `openapi`).
+        .route("/openapi.json", get(openapi::serve))
         .with_state(state)
 }
