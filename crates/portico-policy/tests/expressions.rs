@@ -563,6 +563,21 @@ fn whitespace_only_sources_are_refused_not_fatal() {
     }
 }
 
+/// Found by the fuzzer: 300 nested parentheses overflowed the stack. Nesting is bounded, and
+/// reasonable nesting still compiles.
+#[test]
+fn deep_nesting_is_refused_not_fatal() {
+    let deep = format!("@({}1{})", "(".repeat(300), ")".repeat(300));
+    let e = Expression::compile(&deep).unwrap_err();
+    assert!(e.message.contains("nests more than"), "{e}");
+    let unary = format!("@({}true)", "!".repeat(300));
+    assert!(Expression::compile(&unary).is_err());
+    let interpolated = format!("@({}1{})", "$\"{".repeat(40), "}\"".repeat(40));
+    assert!(Expression::compile(&interpolated).is_err());
+    let fine = format!("@({}1{})", "(".repeat(20), ")".repeat(20));
+    assert!(Expression::compile(&fine).is_ok());
+}
+
 proptest::proptest! {
     #[test]
     fn compile_never_panics(s in "\\PC*") {

@@ -58,12 +58,32 @@ fn err(offset: usize, message: impl Into<String>) -> ExprError {
     }
 }
 
+/// Deepest nesting of interpolated strings inside interpolation holes (`$"{$"{…}"}"`);
+/// bounded so hostile input cannot overflow the stack.
+const MAX_INTERPOLATION_DEPTH: usize = 16;
+
 /// Lexes `src[start..end]`; offsets in the tokens are offsets into `src`.
 pub fn lex(src: &str, start: usize, end: usize) -> Result<Vec<Token>, ExprError> {
+    lex_at_depth(src, start, end, 0)
+}
+
+fn lex_at_depth(
+    src: &str,
+    start: usize,
+    end: usize,
+    depth: usize,
+) -> Result<Vec<Token>, ExprError> {
+    if depth > MAX_INTERPOLATION_DEPTH {
+        return Err(err(
+            start,
+            format!("interpolated strings nest more than {MAX_INTERPOLATION_DEPTH} deep"),
+        ));
+    }
     let mut lx = Lexer {
         src,
         pos: start,
         end,
+        depth,
     };
     let mut out = Vec::new();
     loop {
@@ -90,6 +110,8 @@ struct Lexer<'a> {
     src: &'a str,
     pos: usize,
     end: usize,
+    /// How many interpolation holes enclose this text.
+    depth: usize,
 }
 
 impl Lexer<'_> {
@@ -407,7 +429,7 @@ impl Lexer<'_> {
         let close = self.pos;
         self.bump();
         let expr_end = colon.unwrap_or(close);
-        let tokens = lex(self.src, begin, expr_end)?;
+        let tokens = lex_at_depth(self.src, begin, expr_end, self.depth + 1)?;
         if tokens.len() == 1 {
             return Err(err(begin, "empty `{}` in interpolated string"));
         }

@@ -43,6 +43,10 @@ fn bx(e: Expr) -> Box<Expr> {
 
 impl Parser<'_> {
     pub(super) fn expr(&mut self) -> Result<Expr, ExprError> {
+        self.nested(Self::expr_unnested)
+    }
+
+    fn expr_unnested(&mut self) -> Result<Expr, ExprError> {
         if let Some(lambda) = self.lambda()? {
             return Ok(lambda);
         }
@@ -267,6 +271,10 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, ExprError> {
+        self.nested(Self::unary_unnested)
+    }
+
+    fn unary_unnested(&mut self) -> Result<Expr, ExprError> {
         let at = self.at();
         let op = match &self.peek().tok {
             Tok::Punct("!") => Some(UnOp::Not),

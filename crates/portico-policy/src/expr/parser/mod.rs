@@ -38,6 +38,7 @@ pub fn parse(src: &str) -> Result<Program, ExprError> {
     let mut p = Parser {
         toks: &tokens,
         pos: 0,
+        depth: 0,
     };
     let program = if is_block {
         let mut stmts = Vec::new();
@@ -65,7 +66,14 @@ pub fn parse(src: &str) -> Result<Program, ExprError> {
 pub(super) struct Parser<'t> {
     toks: &'t [Token],
     pos: usize,
+    /// How deeply the parse is nested (parentheses, unary operators, blocks, interpolation
+    /// holes); bounded so hostile input cannot overflow the stack of a gateway worker.
+    depth: usize,
 }
+
+/// Deepest nesting accepted. Real policies nest a handful of levels; every later stage (type
+/// checking, evaluation) recurses over the tree, so this bound protects them too.
+const MAX_DEPTH: usize = 64;
 
 /// A type as written, before resolution (so that speculative parses can back out).
 #[derive(Debug, Clone)]
@@ -78,6 +86,22 @@ struct TypeSyntax {
 }
 
 impl<'t> Parser<'t> {
+    /// Runs `parse` one level deeper, refusing input nested beyond [`MAX_DEPTH`].
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, ExprError>,
+    ) -> Result<T, ExprError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error(format!(
+                "the expression nests more than {MAX_DEPTH} levels deep; split it into variables"
+            )));
+        }
+        self.depth += 1;
+        let result = parse(self);
+        self.depth -= 1;
+        result
+    }
+
     fn peek(&self) -> &'t Token {
         let last = self.toks.len() - 1;
         &self.toks[self.pos.min(last)]

@@ -99,8 +99,9 @@ impl Parser<'_> {
                     let mut sub = Parser {
                         toks: &tokens,
                         pos: 0,
+                        depth: self.depth,
                     };
-                    let e = sub.expr()?;
+                    let e = sub.nested(Parser::expr)?;
                     if !sub.at_eof() {
                         return Err(sub.error(format!(
                             "unexpected {} in interpolation hole (wrap a conditional in parentheses)",

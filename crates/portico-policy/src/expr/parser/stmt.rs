@@ -30,7 +30,7 @@ const REFUSED: &[(&str, &str)] = &[
 impl Parser<'_> {
     pub(super) fn statement(&mut self) -> Result<Stmt, ExprError> {
         let at = self.at();
-        let kind = self.statement_kind()?;
+        let kind = self.nested(Self::statement_kind)?;
         Ok(Stmt { kind, at })
     }
 
