@@ -1,68 +1,12 @@
 //! The `portico` binary as an operator runs it: real processes, real signals.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_portico");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for_port(addr: SocketAddr) {
-    let started = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "nothing listening on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A minimal HTTP/1.1 GET returning the status code and body.
-fn http_get(addr: SocketAddr, path: &str, headers: &str) -> (u16, String) {
-    http(addr, "GET", path, headers, "")
-}
-
-/// Waits (up to 10 s) for a process to exit and returns how it did.
-fn wait_exit(p: &mut Process) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(code) = p.0.try_wait().unwrap() {
-            return code;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "did not exit");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn start_echo() -> (Process, SocketAddr) {
-    let addr = free_addr();
-    let child = Command::new(BIN)
-        .args(["echo", "--listen", &addr.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_port(addr);
-    (Process(child), addr)
-}
+mod common;
+use common::*;
 
 fn start_gateway(config: &std::path::Path) -> (Process, SocketAddr) {
     let addr = free_addr();
@@ -190,26 +134,6 @@ fn sigterm_drains_requests_in_flight_and_exits_zero() {
     assert!(code.success(), "exit status {code}");
 }
 
-/// A minimal HTTP/1.1 request returning the status code and body.
-fn http(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
 #[test]
 fn the_control_plane_generates_its_token_and_serves_the_api() {
     use std::os::unix::fs::PermissionsExt;
@@ -256,10 +180,6 @@ fn the_control_plane_generates_its_token_and_serves_the_api() {
         .unwrap()
         .success());
     assert!(wait_exit(&mut cp).success());
-}
-
-fn free_addr() -> SocketAddr {
-    format!("127.0.0.1:{}", free_port()).parse().unwrap()
 }
 
 /// Starts `portico up` on free ports in `data_dir`, its echo backend on `echo` (which the

@@ -1,6 +1,6 @@
 //! The gateway-facing routes, merged into the management API's listener:
 //!
-//! - `GET /gateway/v1/{gatewayId}/config?after=N` holds the request (up to [`HOLD`]) until the
+//! - `GET /gateway/v1/{gatewayId}/config?after=N[&wait=S]` holds the request (up to [`HOLD`]) until the
 //!   gateway's view is newer than revision `N`, then answers `{"revision", "document"}`; 204
 //!   when nothing changed in time (the gateway asks again at once).
 //! - `POST /gateway/v1/{gatewayId}/heartbeat` keeps an instance's report (see [`super::fleet`]).
@@ -52,6 +52,9 @@ pub fn routes(api: ApiState, hub: Arc<Hub>) -> Router {
 pub struct ConfigQuery {
     #[serde(default)]
     after: u64,
+    /// Seconds to hold at most (capped by [`HOLD`]); `0` answers at once, which a gateway
+    /// uses after a failure to learn quickly that it is connected and its token accepted.
+    wait: Option<u64>,
 }
 
 async fn config(
@@ -62,7 +65,10 @@ async fn config(
 ) -> Result<Response, ApiError> {
     authorise(state.api.store.as_ref(), &headers, &gateway_id).await?;
     let audience = Audience::Gateway(gateway_id);
-    match state.hub.next(&audience, query.after, state.hold).await {
+    let hold = query
+        .wait
+        .map_or(state.hold, |w| Duration::from_secs(w).min(state.hold));
+    match state.hub.next(&audience, query.after, hold).await {
         Ok(Some(view)) => {
             let mut resp = view.body.clone().into_response();
             resp.headers_mut().insert(

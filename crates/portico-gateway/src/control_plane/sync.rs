@@ -31,11 +31,15 @@ pub async fn run(shared: Arc<Shared>, backup: Option<Backup>, mut shutdown: Shut
     let mut after = 0u64;
     let mut failures = 0u32;
     let mut tried_backup = false;
+    let mut probe = true;
     let mut token_changes = shared.token.subscribe();
     loop {
         let endpoint = shared.endpoint();
+        // After a failure, ask without waiting: the answer tells at once that the control
+        // plane is back and the token accepted, instead of after a 30 s hold.
+        let wait = if failures > 0 || probe { "&wait=0" } else { "" };
         let path = format!(
-            "/gateway/v1/{}/config?after={after}",
+            "/gateway/v1/{}/config?after={after}{wait}",
             shared.token.gateway_id()
         );
         let token = shared.token.current();
@@ -51,7 +55,10 @@ pub async fn run(shared: Arc<Shared>, backup: Option<Backup>, mut shutdown: Shut
             Err(e) => unreachable(&shared, &endpoint.url, &e),
         };
         match outcome {
-            Outcome::Synced => failures = 0,
+            Outcome::Synced => {
+                failures = 0;
+                probe = false;
+            }
             Outcome::Failed => {
                 failures = failures.saturating_add(1);
                 if !tried_backup && shared.gateway.revision().is_none() {
@@ -64,7 +71,7 @@ pub async fn run(shared: Arc<Shared>, backup: Option<Backup>, mut shutdown: Shut
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     // A rotated token deserves an immediate try.
-                    _ = token_changes.changed() => failures = 0,
+                    _ = token_changes.changed() => probe = true,
                     _ = shutdown.wait_for(|s| *s) => return,
                 }
             }
