@@ -166,7 +166,8 @@ fn closure<T: Clone>(
     }
     all.iter()
         .zip(kept)
-        .filter_map(|(item, k)| k.then(|| item.clone()))
+        .filter(|(_, k)| *k)
+        .map(|(item, _)| item.clone())
         .collect()
 }
 
