@@ -268,3 +268,66 @@ fn propagation_latency_over_100_changes_to_10_gateways() {
     );
     assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
 }
+
+/// Egress through a corporate proxy (`HTTP_PROXY`, tunnelled with CONNECT), with the first
+/// control-plane URL dead so the gateway fails over to the second.
+#[test]
+fn the_gateway_tunnels_through_a_connect_proxy_and_fails_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_echo, backend) = start_echo();
+    let cp = free_addr();
+    let _control = start_control_plane(dir.path(), cp);
+    put_api(cp, "a", backend, "");
+    let token = put_gateway(cp, "ga", &["a"]);
+    let (proxy, tunnels) = connect_proxy();
+    let urls = format!("http://{},http://{cp}", free_addr());
+    let proxy_url = format!("http://{proxy}");
+    let gw = start_gateway_env(&urls, &["--token", &token], &[("HTTP_PROXY", &proxy_url)]);
+    gw.revision_after(Duration::from_secs(20));
+    assert_eq!(gw.get("/a/hello"), 200);
+    assert!(
+        tunnels.load(Ordering::Relaxed) >= 2,
+        "both URLs were tried through the proxy"
+    );
+}
+
+/// A minimal CONNECT proxy: answers 200 and relays bytes, or 502 when the target refuses.
+fn connect_proxy() -> (std::net::SocketAddr, Arc<AtomicU64>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tunnels = Arc::new(AtomicU64::new(0));
+    let count = tunnels.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            count.fetch_add(1, Ordering::Relaxed);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                while reader
+                    .read_line(&mut line)
+                    .is_ok_and(|_| !line.ends_with("\r\n\r\n"))
+                {}
+                let mut client = client;
+                let Ok(upstream) = std::net::TcpStream::connect(&target) else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                    return;
+                };
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+                let mut down_write = client.try_clone().unwrap();
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut up_read, &mut down_write);
+                    let _ = down_write.shutdown(std::net::Shutdown::Both);
+                });
+                let _ = std::io::copy(&mut reader, &mut up_write);
+                let _ = up_write.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    (addr, tunnels)
+}

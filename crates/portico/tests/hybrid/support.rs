@@ -129,9 +129,9 @@ pub fn start_gateway_env(control_planes: &str, extra: &[&str], env: &[(&str, &st
             "off",
         ])
         .args(extra)
-        .envs(env.iter().copied())
         .env_remove("HTTP_PROXY")
         .env_remove("HTTPS_PROXY")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
