@@ -6,8 +6,8 @@
 //!
 //! The management [`api`] serves the resources over APIM-shaped REST and announces every
 //! commit; [`snapshot::compile`] turns the store into what a gateway runs; [`seed`] is the
-//! first-start configuration of `portico up`. The distributor that feeds remote gateways,
-//! `apply`/`export` and OpenAPI import are not written yet (see the README).
+//! first-start configuration of `portico up`. The [`distributor`] feeds each
+//! gateway its own cut of the configuration by long-poll and keeps their heartbeats.
 
 pub mod api;
 pub mod declarative;

@@ -9,6 +9,13 @@
 //! another replica) a gateway may receive once more a document it already has; applying it is
 //! harmless.
 //!
+//! Bodies go out uncompressed. Measured on a synthetic large configuration (1,000 APIs with 5
+//! operations and a policy each, 5,000 subscriptions): 1.58 MB of JSON, 282 KB gzipped (18%)
+//! for ~15 ms of gzip-6 per view. Worth it across slow WAN links, not on a LAN; since the body
+//! is serialised once per view, a gzip copy would be made there too (once per change, shared
+//! by every instance). The per-gateway cut plus not waking unaffected gateways already keeps
+//! most changes from being sent at all.
+//!
 //! Wake-ups come from the management API's `commits` channel (in-process). Commits made by
 //! another replica are seen by the periodic revision check ([`RECHECK`]); PostgreSQL
 //! `LISTEN/NOTIFY` would plug in at [`Hub::start`]'s select.
