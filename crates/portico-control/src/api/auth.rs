@@ -1,10 +1,12 @@
-//! Admin authentication: `Authorization: Bearer TOKEN`, compared in constant time.
+//! Admin authentication: `Authorization: Bearer TOKEN`, compared in constant time. The
+//! management API's routes go through [`require_token`]; other routes that need the admin
+//! token (the fleet view) call [`check_admin`].
 
 use super::{error::ApiError, ApiState};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use http::{header, StatusCode};
+use http::{header, HeaderMap, StatusCode};
 use subtle::ConstantTimeEq;
 
 pub async fn require_token(
@@ -12,15 +14,19 @@ pub async fn require_token(
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let presented = req
-        .headers()
+    check_admin(&state.admin_token, req.headers())?;
+    Ok(next.run(req).await)
+}
+
+/// Whether `headers` carry the admin token.
+pub fn check_admin(admin_token: &str, headers: &HeaderMap) -> Result<(), ApiError> {
+    let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if bool::from(presented.as_bytes().ct_eq(state.admin_token.as_bytes())) && !presented.is_empty()
-    {
-        Ok(next.run(req).await)
+    if !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(admin_token.as_bytes())) {
+        Ok(())
     } else {
         Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

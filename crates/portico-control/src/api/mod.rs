@@ -14,6 +14,7 @@ mod resources;
 mod secrets;
 mod transaction;
 
+pub use auth::check_admin;
 pub use error::ApiError;
 
 use crate::store::Store;

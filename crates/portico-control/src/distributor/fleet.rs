@@ -7,9 +7,10 @@
 //! `lastHeartbeat`, `stale` (three intervals without a heartbeat) and `latest` (it applied
 //! the gateway's current revision).
 
-use super::gateway_auth::{authorise, require_admin};
+use super::gateway_auth::authorise;
 use super::per_gateway::Audience;
 use super::routes::Distributor;
+use crate::api::check_admin;
 use crate::api::ApiError;
 use crate::store::{Heartbeat, ResourcePath};
 use axum::extract::{Path, State};
@@ -61,7 +62,7 @@ pub async fn instances(
     Path(gateway_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.api.admin_token, &headers)?;
+    check_admin(&state.api.admin_token, &headers)?;
     let resource = ResourcePath::parse(&format!("gateways/{gateway_id}"))
         .map_err(|e| ApiError::not_found(e.0))?;
     if state.api.store.get(&resource).await?.is_none() {

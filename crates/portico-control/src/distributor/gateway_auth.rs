@@ -1,13 +1,12 @@
 //! `Authorization: GatewayKey {gatewayId}&{expiry}&{signature}` on the gateway-facing routes:
 //! the token must verify against the named gateway's current keys (401 otherwise, with the
 //! reason: malformed, expired, or signed with a regenerated key), and may only be used on its
-//! own gateway's paths (403 otherwise). [`require_admin`] guards the fleet view.
+//! own gateway's paths (403 otherwise). The fleet view takes the admin token (`crate::api::check_admin`).
 
 use crate::api::ApiError;
 use crate::gateway_token::{self, TokenError};
 use crate::store::{ResourcePath, Store};
 use http::{header, HeaderMap, StatusCode};
-use subtle::ConstantTimeEq;
 
 /// The gateway id the request is authorised for (its canonical spelling from the path).
 pub async fn authorise(
@@ -43,23 +42,6 @@ pub async fn authorise(
         ));
     }
     Ok(())
-}
-
-/// The admin token, for the fleet view: the same check as the management API's (a bearer
-/// token compared in constant time), here because that one is private to the API module.
-pub fn require_admin(admin_token: &str, headers: &HeaderMap) -> Result<(), ApiError> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(admin_token.as_bytes())) {
-        Ok(())
-    } else {
-        Err(unauthorised(
-            "Send the admin token as `Authorization: Bearer TOKEN` (PORTICO_ADMIN_TOKEN).",
-        ))
-    }
 }
 
 fn refused(e: TokenError) -> ApiError {
