@@ -27,9 +27,9 @@ pub struct Scenario {
 pub const PENDING: &[(&str, &str)] = &[
     (
         "policy: key + rate-limit + set-header + rewrite-uri",
-        "the policy engine and traffic policies",
+        "the traffic policies (rate-limit)",
     ),
-    ("policy: expression-heavy", "the policy engine"),
+    ("policy: expression-heavy", "a scenario of its own"),
     (
         "https keep-alive / new connection per request",
         "the TLS listener",
@@ -49,6 +49,28 @@ pub fn open_document(backend: &str) -> String {
     format!(
         "apis:\n  - id: bench\n    path: \"\"\n    serviceUrl: http://{backend}\n    subscriptionRequired: false\n    operations:\n      - {{ id: all, method: \"*\", urlTemplate: \"/*\" }}\n"
     )
+}
+
+/// The issue-4 policy target: set-header + rewrite-uri + a choose on a header, at API scope
+/// of the open document (the scenario sends the header, so the `when` branch runs).
+pub const POLICY: &str = r#"<policies><inbound>
+  <set-header name="x-gateway" exists-action="override"><value>portico</value></set-header>
+  <choose>
+    <when condition="@(context.Request.Headers.GetValueOrDefault(&quot;x-tier&quot;, &quot;&quot;) == &quot;gold&quot;)">
+      <set-header name="x-tier-seen"><value>gold</value></set-header>
+    </when>
+  </choose>
+  <rewrite-uri template="/1k.bin"/>
+</inbound></policies>"#;
+
+/// [`open_document`] with [`POLICY`] on its API.
+pub fn policy_document(backend: &str) -> String {
+    let mut doc = open_document(backend);
+    doc.push_str("    policy: |\n");
+    for line in POLICY.lines() {
+        let _ = writeln!(doc, "      {line}");
+    }
+    doc
 }
 
 /// A document with `apis` keyed APIs (paths `api-N`, the catch-all API at path "") and
@@ -120,6 +142,15 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             http2: true,
         },
         Scenario {
+            name: "policies",
+            description: "as passthrough, through set-header + choose on a header + rewrite-uri",
+            path: "/1k.bin",
+            headers: vec![("x-tier".to_owned(), "gold".to_owned())],
+            document: policy_document(backend),
+            access_log: false,
+            http2: false,
+        },
+        Scenario {
             name: "body-1mib",
             description: "GET 1 MiB, streamed through",
             path: "/1m.bin",
@@ -141,6 +172,7 @@ mod tests {
         for doc in [
             open_document("127.0.0.1:1"),
             keyed_document("127.0.0.1:1", 20, 50),
+            policy_document("127.0.0.1:1"),
         ] {
             Document::parse_valid(&doc, DocumentFormat::Yaml).unwrap();
         }

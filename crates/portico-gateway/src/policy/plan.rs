@@ -264,7 +264,7 @@ fn own_exprs<'p>(p: &'p Policy, out: &mut Vec<&'p Expr>) {
             h.values.iter().for_each(t);
         }
         Policy::SetMethod(m) => t(m),
-        Policy::SetStatus(s) => return status_exprs(s, out),
+        Policy::SetStatus(s) => status_exprs(s, out),
         Policy::SetBody(b) => t(&b.body),
         Policy::RewriteUri(r) => {
             t(&r.template);
