@@ -34,8 +34,7 @@ impl DocumentFormat {
 }
 
 /// A whole declarative configuration.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Document {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

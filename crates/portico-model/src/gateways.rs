@@ -7,8 +7,7 @@ use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 /// A gateway: one deployment of the data plane, with any number of instances.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Gateway {
     pub id: String,
@@ -32,8 +31,7 @@ pub struct Gateway {
 }
 
 /// Where a gateway runs (APIM's `locationData`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LocationData {
     #[serde(default)]
@@ -47,8 +45,7 @@ pub struct LocationData {
 }
 
 /// A hostname a gateway answers, and the certificate it presents for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HostnameConfiguration {
     pub id: String,
@@ -69,8 +66,7 @@ pub struct HostnameConfiguration {
 
 /// A certificate authority a gateway trusts for client certificates; `id` names the
 /// `certificates` entry holding the CA certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CertificateAuthority {
     pub id: String,

@@ -6,8 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A policy fragment (APIM's `policyFragments`): a `<fragment>…</fragment>` document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyFragment {
     pub id: String,

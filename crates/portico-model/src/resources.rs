@@ -9,8 +9,7 @@ use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 /// An API: a set of operations published under one path prefix and forwarded to one backend.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Api {
     pub id: String,
@@ -46,8 +45,7 @@ pub struct Api {
 }
 
 /// A client-facing scheme an API accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Http,
@@ -65,8 +63,7 @@ fn default_true() -> bool {
 }
 
 /// Where a client puts its subscription key (APIM's `subscriptionKeyParameterNames`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubscriptionKeyParameterNames {
     #[serde(default = "default_key_header")]
@@ -93,8 +90,7 @@ fn default_key_query() -> String {
 }
 
 /// An operation of an API: a method and a URL template relative to the API path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Operation {
     pub id: String,
@@ -116,8 +112,7 @@ pub struct Operation {
 }
 
 /// A product: a bundle of APIs that subscriptions can be scoped to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Product {
     pub id: String,
@@ -138,8 +133,7 @@ pub struct Product {
 }
 
 /// A subscription: a named pair of keys granting access to a scope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Subscription {
     pub id: String,
@@ -155,8 +149,7 @@ pub struct Subscription {
 }
 
 /// APIM's subscription states; only `active` subscriptions let requests through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SubscriptionState {
     #[default]
@@ -195,8 +188,7 @@ impl SubscriptionScope {
 }
 
 /// A backend: a named upstream that APIs can forward to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Backend {
     pub id: String,
@@ -212,8 +204,7 @@ pub struct Backend {
 }
 
 /// The backend's protocol. Only `http` (which includes HTTPS URLs) is supported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendProtocol {
     #[default]
@@ -222,8 +213,7 @@ pub enum BackendProtocol {
 }
 
 /// APIM's backend types; pools arrive with the control plane issue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum BackendType {
     #[default]
     Single,
@@ -231,8 +221,7 @@ pub enum BackendType {
 }
 
 /// How the gateway checks a TLS backend's certificate (APIM's `tls` backend property).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BackendTls {
     #[serde(default = "default_true")]
@@ -251,8 +240,7 @@ impl Default for BackendTls {
 }
 
 /// A named value: a string that policies reference as `{{displayName}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NamedValue {
     pub id: String,
