@@ -1,0 +1,90 @@
+//! `cache-lookup-value`, `cache-store-value` and `cache-remove-value`: values by key in the
+//! gateway's internal cache. Values are frozen when stored and copied when read, so a
+//! `JObject` cached by one request cannot be changed by another that read it.
+
+use super::store::Cached;
+use crate::policy::eval::{self, param, text};
+use crate::policy::execute::Run;
+use crate::policy::failure::Failure;
+use portico_policy::expr::Value;
+use portico_policy::policies::{CacheLookupValue, CacheStoreValue};
+use portico_policy::Template;
+use std::sync::PoisonError;
+use std::time::{Duration, Instant};
+
+/// Keys of values and of responses never meet.
+pub(super) fn value_key(key: &str) -> String {
+    format!("v:{key}")
+}
+
+impl Run<'_, '_> {
+    pub(in crate::policy) fn cache_lookup_value(
+        &mut self,
+        p: &CacheLookupValue,
+    ) -> Result<(), Failure> {
+        let key = value_key(&text(&p.key, &mut self.cx())?);
+        let found = match self.shared.cache.get(&key, Instant::now()) {
+            Some(Cached::Value(v)) => Some(freeze(&v)),
+            _ => None,
+        };
+        // APIM: on a miss the variable is set to the default when there is one, else left alone.
+        let value = match (found, &p.default_value) {
+            (Some(v), _) => v,
+            (None, Some(d)) => eval::value(d, &mut self.cx())?,
+            (None, None) => return Ok(()),
+        };
+        self.store_variable(&p.variable_name, value);
+        Ok(())
+    }
+
+    pub(in crate::policy) fn cache_store_value(
+        &mut self,
+        p: &CacheStoreValue,
+    ) -> Result<(), Failure> {
+        let key = value_key(&text(&p.key, &mut self.cx())?);
+        let value = freeze(&eval::value(&p.value, &mut self.cx())?);
+        let seconds = param(&p.duration, &mut self.cx())?;
+        let size = value.to_string().len();
+        let expires = Instant::now() + Duration::from_secs(seconds.into());
+        self.shared
+            .cache
+            .put(&key, Cached::Value(value), size, expires);
+        Ok(())
+    }
+
+    pub(in crate::policy) fn cache_remove_value(&mut self, key: &Template) -> Result<(), Failure> {
+        let key = value_key(&text(key, &mut self.cx())?);
+        self.shared.cache.remove(&key);
+        Ok(())
+    }
+
+    /// Sets or replaces a variable.
+    pub(in crate::policy) fn store_variable(&mut self, name: &str, value: Value) {
+        let vars = &mut self.st.variables;
+        match vars.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value,
+            None => vars.push((name.to_owned(), value)),
+        }
+    }
+}
+
+/// A deep copy of the shared (mutable) parts of a value; immutable values are shared.
+pub(super) fn freeze(v: &Value) -> Value {
+    match v {
+        Value::Array(a) => {
+            let a = a.lock().unwrap_or_else(PoisonError::into_inner);
+            let items = a.items.iter().map(freeze).collect();
+            if a.list {
+                Value::list(a.elem.clone(), items)
+            } else {
+                Value::array(a.elem.clone(), items)
+            }
+        }
+        Value::Dict(d) => {
+            let d = d.lock().unwrap_or_else(PoisonError::into_inner);
+            Value::dict(d.iter().map(|(k, v)| (k.clone(), freeze(v))).collect())
+        }
+        Value::Json(r) => r.get().map_or(Value::Null, Value::json),
+        other => other.clone(),
+    }
+}

@@ -1,0 +1,28 @@
+//! Runs the call, cache and JWT policies: the executor hands every such step here, so its
+//! own dispatch stays one arm.
+
+use super::execute::{Flow, Run};
+use super::failure::Failure;
+use super::plan::Action;
+use portico_policy::Section;
+
+impl Run<'_, '_> {
+    pub(super) async fn dispatch(
+        &mut self,
+        action: &Action,
+        section: Section,
+    ) -> Result<Flow, Failure> {
+        match action {
+            Action::SendRequest(s) => self.send_request(s, section).await?,
+            Action::SendOneWay(r) => self.send_one_way(r, section).await?,
+            Action::CacheLookupValue(v) => self.cache_lookup_value(v)?,
+            Action::CacheStoreValue(v) => self.cache_store_value(v)?,
+            Action::CacheRemoveValue(k) => self.cache_remove_value(k)?,
+            Action::ValidateJwt(j) => self.validate_jwt(j).await?,
+            Action::CacheLookup(c) => return self.cache_lookup(c).await,
+            Action::CacheStore(c) => self.cache_store(c).await?,
+            _ => unreachable!("the executor sends only these policies here"),
+        }
+        Ok(Flow::Next)
+    }
+}
