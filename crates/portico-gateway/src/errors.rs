@@ -25,6 +25,8 @@ pub enum GatewayError {
     BackendUnavailable { reason: &'static str },
     /// The backend did not send response headers in time.
     BackendTimeout(Duration),
+    /// The backend's circuit breaker is open (for a pool: every member's).
+    CircuitOpen,
     /// A policy failed and no `<on-error>` answered instead; what failed is in the log.
     PolicyFailed,
     /// A policy needed the request body in memory and it is larger than allowed.
@@ -43,6 +45,7 @@ impl GatewayError {
             Self::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             Self::BackendUnavailable { .. } => StatusCode::BAD_GATEWAY,
             Self::BackendTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::CircuitOpen => StatusCode::SERVICE_UNAVAILABLE,
             Self::PolicyFailed => StatusCode::INTERNAL_SERVER_ERROR,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequestBody => StatusCode::BAD_REQUEST,
@@ -59,6 +62,7 @@ impl GatewayError {
             Self::NotConfigured => "The gateway has not received a configuration yet.".into(),
             Self::BackendUnavailable { .. } => "The backend service could not be reached.".into(),
             Self::BackendTimeout(t) => format!("The backend service did not respond within {} s.", t.as_secs_f64()),
+            Self::CircuitOpen => "Service Unavailable: the backend's circuit breaker is open.".into(),
             Self::PolicyFailed => "Internal server error".into(),
             Self::PayloadTooLarge => format!("The request body is larger than the {} MiB a policy may buffer.", crate::policy::BODY_CAP / (1024 * 1024)),
             Self::BadRequestBody => "The request body could not be read.".into(),
@@ -70,6 +74,7 @@ impl GatewayError {
         match self {
             Self::BackendUnavailable { reason } => Some(reason),
             Self::BackendTimeout(_) => Some("timeout"),
+            Self::CircuitOpen => Some("circuit_open"),
             _ => None,
         }
     }
@@ -85,6 +90,7 @@ impl GatewayError {
             Self::NotConfigured => "not_configured",
             Self::BackendUnavailable { reason } => reason,
             Self::BackendTimeout(_) => "timeout",
+            Self::CircuitOpen => "circuit_open",
             Self::PolicyFailed => "policy_error",
             Self::PayloadTooLarge => "body_too_large",
             Self::BadRequestBody => "request_body_broken",

@@ -161,8 +161,9 @@ async fn route_and_forward(
         };
         return Ok(policy::entry::run(shared, rt, conn, req, routed, plan, exchange).await);
     }
+    let target = route.api.backend.pick(Instant::now())?;
     let f = Forward {
-        target: &route.api.backend,
+        target: &target,
         suffix,
         query: query.as_deref(),
         key_header: &route.api.key_header,

@@ -5,6 +5,7 @@
 //! the gateway and control-plane crates; they hand text to [`Document::parse`] and get back
 //! either a document or every problem found in it, each with its line, column or field path.
 
+mod backends;
 mod certificates;
 mod document;
 mod errors;
@@ -17,6 +18,7 @@ mod snapshot;
 pub mod template;
 mod validate;
 
+pub use backends::parse_iso_duration;
 pub use certificates::{Certificate, CertificateInfo, ParsedCertificate};
 pub use document::{Document, DocumentFormat};
 pub use errors::{ConfigError, ConfigErrors};
@@ -24,8 +26,10 @@ pub use files::FileError;
 pub use gateways::{CertificateAuthority, Gateway, HostnameConfiguration, LocationData};
 pub use policies::PolicyFragment;
 pub use resources::{
-    Api, Backend, BackendProtocol, BackendTls, BackendType, NamedValue, Operation, Product,
-    Protocol, Subscription, SubscriptionKeyParameterNames, SubscriptionScope, SubscriptionState,
+    Api, Backend, BackendPool, BackendProtocol, BackendTls, BackendType, CircuitBreaker,
+    CircuitBreakerRule, FailureCondition, NamedValue, Operation, PoolService, Product, Protocol,
+    StatusCodeRange, Subscription, SubscriptionKeyParameterNames, SubscriptionScope,
+    SubscriptionState,
 };
 pub use secret::Secret;
 pub use snapshot::Snapshot;

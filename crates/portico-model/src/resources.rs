@@ -6,6 +6,11 @@
 //! look as if it were in force.
 
 use crate::secret::Secret;
+
+pub use crate::backends::{
+    Backend, BackendPool, BackendProtocol, BackendTls, BackendType, CircuitBreaker,
+    CircuitBreakerRule, FailureCondition, PoolService, StatusCodeRange,
+};
 use serde::{Deserialize, Serialize};
 
 /// An API: a set of operations published under one path prefix and forwarded to one backend.
@@ -184,58 +189,6 @@ impl SubscriptionScope {
             return (!id.is_empty() && !id.contains('/')).then(|| Self::Product(id.to_owned()));
         }
         None
-    }
-}
-
-/// A backend: a named upstream that APIs can forward to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Backend {
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub url: String,
-    #[serde(default)]
-    pub protocol: BackendProtocol,
-    #[serde(default, rename = "type")]
-    pub kind: BackendType,
-    #[serde(default)]
-    pub tls: BackendTls,
-}
-
-/// The backend's protocol. Only `http` (which includes HTTPS URLs) is supported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendProtocol {
-    #[default]
-    Http,
-    Soap,
-}
-
-/// APIM's backend types; pools arrive with the control plane issue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub enum BackendType {
-    #[default]
-    Single,
-    Pool,
-}
-
-/// How the gateway checks a TLS backend's certificate (APIM's `tls` backend property).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BackendTls {
-    #[serde(default = "default_true")]
-    pub validate_certificate_chain: bool,
-    #[serde(default = "default_true")]
-    pub validate_certificate_name: bool,
-}
-
-impl Default for BackendTls {
-    fn default() -> Self {
-        Self {
-            validate_certificate_chain: true,
-            validate_certificate_name: true,
-        }
     }
 }
 

@@ -119,7 +119,11 @@ impl Run<'_, '_> {
                 .map_err(|e| Failure::body(e, true))?;
         }
         let mut method = self.st.method.clone();
-        let mut target = self.st.backend.clone();
+        let mut target = self
+            .st
+            .backend
+            .pick(std::time::Instant::now())
+            .map_err(Failure::backend)?;
         let mut path = backend_path(&target, &self.st.path, self.st.query.as_deref())
             .map_err(Failure::backend)?;
         // A buffered body stays for redirects and for policies that read it afterwards.

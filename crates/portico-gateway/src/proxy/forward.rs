@@ -9,6 +9,7 @@ use crate::proxy::connect::ConnectError;
 use crate::proxy::headers::{self, ClientSide};
 use crate::proxy::pool::{Lease, SendError};
 use crate::proxy::upgrade;
+use crate::runtime::breaker::Outcome;
 use crate::runtime::BackendTarget;
 use http::uri::PathAndQuery;
 use http::{header, HeaderName, Request, Response, StatusCode, Version};
@@ -97,6 +98,10 @@ pub async fn send(
     let sent = Instant::now();
     let result = tokio::time::timeout(timeout, endpoint.send(upstream, path, upgrade)).await;
     exchange.backend_time = Some(sent.elapsed());
+    target.record(match &result {
+        Ok(Ok((resp, _))) => Outcome::Answered(resp.status().as_u16(), retry_after(resp.headers())),
+        _ => Outcome::NoAnswer,
+    });
     match result {
         Err(_) => Err(GatewayError::BackendTimeout(timeout)),
         Ok(Err(e)) => {
@@ -110,6 +115,18 @@ pub async fn send(
         }
         Ok(Ok(answer)) => Ok(answer),
     }
+}
+
+/// A `Retry-After` given in seconds (the form backends use when shedding load).
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let seconds = headers
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 /// Turns the backend's answer into the client's: a protocol switch becomes a tunnel,

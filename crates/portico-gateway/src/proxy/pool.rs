@@ -13,6 +13,7 @@
 use crate::proxy::body::RequestBody;
 use crate::proxy::connect::{ConnectError, ConnectTarget, Connected};
 use crate::proxy::tls::{Alpn, BackendTls};
+use crate::runtime::breaker::{Breaker, BreakerRule};
 use crate::runtime::TlsVerification;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
@@ -55,6 +56,9 @@ pub struct Upstreams {
     tls: BackendTls,
     settings: PoolSettings,
     endpoints: Mutex<HashMap<EndpointKey, Weak<Endpoint>>>,
+    /// Circuit breakers by backend id and rule, so that a new snapshot keeping a backend's
+    /// rule keeps its state (a tripped breaker stays tripped through a config push).
+    breakers: Mutex<HashMap<(String, BreakerRule), Weak<Breaker>>>,
 }
 
 impl Upstreams {
@@ -63,7 +67,22 @@ impl Upstreams {
             tls: BackendTls::load(),
             settings,
             endpoints: Mutex::new(HashMap::new()),
+            breakers: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The circuit breaker of backend `id` with `rule`: the existing one while any runtime
+    /// still uses it, else a new, closed one. Called when a snapshot is compiled.
+    pub fn breaker(&self, id: &str, rule: BreakerRule) -> Arc<Breaker> {
+        let key = (id.to_ascii_lowercase(), rule);
+        let mut breakers = lock(&self.breakers);
+        if let Some(existing) = breakers.get(&key).and_then(Weak::upgrade) {
+            return existing;
+        }
+        breakers.retain(|_, b| b.strong_count() > 0);
+        let breaker = Arc::new(Breaker::new(key.1.clone(), std::time::Instant::now()));
+        breakers.insert(key, Arc::downgrade(&breaker));
+        breaker
     }
 
     /// The endpoint for a backend; called when a snapshot is compiled, never per request.

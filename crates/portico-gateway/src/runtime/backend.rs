@@ -1,10 +1,16 @@
 //! Compiled backend targets: a service URL split into the parts the proxy needs per request
-//! (base path, `Host` value) and the connection pool of its address.
+//! (base path, `Host` value) and the connection pool of its address, with the backend's
+//! circuit breaker; or a pool of such targets. [`BackendTarget::pick`] is the one place a
+//! request learns which address it goes to.
 
+use super::backend_pool::PoolMembers;
+use super::breaker::{Breaker, Outcome};
+use crate::errors::GatewayError;
 use crate::proxy::pool::{Endpoint, Upstreams};
 use http::uri::Scheme;
 use http::HeaderValue;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// How a TLS backend's certificate is verified (APIM's `validateCertificateChain` and
 /// `validateCertificateName`).
@@ -32,6 +38,11 @@ pub struct BackendTarget {
     /// The `Host` header sent upstream.
     pub host: HeaderValue,
     pub endpoint: Arc<Endpoint>,
+    /// The backend's circuit breaker, if it has one.
+    pub breaker: Option<Arc<Breaker>>,
+    /// For a pool backend, its members; the fields above are then its first member's, used
+    /// only where one address must stand for the pool (policy expressions reading its URL).
+    pub pool: Option<Arc<PoolMembers>>,
 }
 
 impl BackendTarget {
@@ -63,8 +74,92 @@ impl BackendTarget {
             base_path: uri.path().trim_end_matches('/').to_owned(),
             host,
             endpoint: upstreams.endpoint(&scheme, &authority, tls)?,
+            breaker: None,
+            pool: None,
         })
     }
+
+    /// A pool backend over `members`.
+    pub fn pool(members: PoolMembers) -> Result<Self, String> {
+        let first = members
+            .first()
+            .ok_or("a pool needs members")?
+            .as_ref()
+            .clone();
+        Ok(Self {
+            breaker: None,
+            pool: Some(Arc::new(members)),
+            ..first
+        })
+    }
+
+    /// Whether this target's breaker (if any) lets a request through now.
+    pub fn admits(&self, now: Instant) -> bool {
+        self.breaker.as_ref().is_none_or(|b| b.admits(now))
+    }
+
+    /// The target a request goes to now: a pool's chosen member, or this one. 503 when its
+    /// circuit breaker is open (for a pool: every member's).
+    pub fn pick(self: &Arc<Self>, now: Instant) -> Result<Arc<Self>, GatewayError> {
+        let picked = match &self.pool {
+            Some(members) => members.pick(now),
+            None => self.admits(now).then(|| self.clone()),
+        };
+        picked.ok_or(GatewayError::CircuitOpen)
+    }
+
+    /// Counts how an attempt ended, for the circuit breaker.
+    pub fn record(&self, outcome: Outcome) {
+        if let Some(b) = &self.breaker {
+            b.record(outcome, Instant::now());
+        }
+    }
+}
+
+/// Compiles a snapshot's backends, by lower-cased id: single ones first, then the pools
+/// over them. Breaker state is kept across snapshots by `upstreams`.
+pub fn compile_all(
+    backends: &[portico_model::Backend],
+    upstreams: &Upstreams,
+) -> Result<std::collections::HashMap<String, Arc<BackendTarget>>, String> {
+    use portico_model::BackendType;
+    let mut out = std::collections::HashMap::new();
+    for b in backends.iter().filter(|b| b.kind == BackendType::Single) {
+        let tls = TlsVerification {
+            chain: b.tls.validate_certificate_chain,
+            name: b.tls.validate_certificate_name,
+        };
+        let url = b
+            .url
+            .as_deref()
+            .ok_or_else(|| format!("backend {} has no url", b.id))?;
+        let mut target = BackendTarget::parse(url, tls, upstreams)
+            .map_err(|e| format!("backend {}: {e}", b.id))?;
+        if let Some(cb) = &b.circuit_breaker {
+            let rule = super::breaker::BreakerRule::compile(cb)
+                .map_err(|e| format!("backend {}: {e}", b.id))?;
+            target.breaker = Some(upstreams.breaker(&b.id, rule));
+        }
+        out.insert(b.id.to_ascii_lowercase(), Arc::new(target));
+    }
+    for b in backends.iter().filter(|b| b.kind == BackendType::Pool) {
+        let services = b
+            .pool
+            .as_ref()
+            .map(|p| p.services.as_slice())
+            .unwrap_or_default();
+        let mut members = Vec::new();
+        for s in services {
+            let member = out
+                .get(&s.backend_id().to_ascii_lowercase())
+                .ok_or_else(|| format!("pool {}: no backend {}", b.id, s.backend_id()))?;
+            members.push((member.clone(), s.priority, s.weight));
+        }
+        let target = BackendTarget::pool(PoolMembers::new(members))
+            .map_err(|e| format!("pool {}: {e}", b.id))?;
+        out.insert(b.id.to_ascii_lowercase(), Arc::new(target));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! builds the lookup structures; nothing here is parsed again per request.
 
 mod backend;
+mod backend_pool;
+pub mod breaker;
 mod operations;
 mod router;
 mod subscriptions;
@@ -75,16 +77,7 @@ impl Runtime {
         upstreams: &Upstreams,
     ) -> Result<Self, String> {
         let doc = snapshot.document();
-        let mut backends = HashMap::new();
-        for b in &doc.backends {
-            let tls = TlsVerification {
-                chain: b.tls.validate_certificate_chain,
-                name: b.tls.validate_certificate_name,
-            };
-            let target = BackendTarget::parse(&b.url, tls, upstreams)
-                .map_err(|e| format!("backend {}: {e}", b.id))?;
-            backends.insert(b.id.to_ascii_lowercase(), Arc::new(target));
-        }
+        let backends = backend::compile_all(&doc.backends, upstreams)?;
 
         let api_index: HashMap<String, usize> = doc
             .apis

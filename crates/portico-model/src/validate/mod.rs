@@ -11,6 +11,7 @@ use crate::resources::{
 use crate::template::UrlTemplate;
 use std::collections::{HashMap, HashSet};
 
+mod backends;
 mod gateways;
 mod policies;
 
@@ -90,20 +91,34 @@ impl Validator {
         for (i, b) in backends.iter().enumerate() {
             let path = format!("backends[{i}]");
             self.id(&path, &b.id, &mut ids, "backend");
-            self.url(&format!("{path}.url"), &b.url, &["http", "https"]);
             if b.protocol == BackendProtocol::Soap {
                 self.error(
                     format!("{path}.protocol"),
                     "soap backends are not supported; use http",
                 );
             }
-            if b.kind == BackendType::Pool {
-                self.error(
-                    format!("{path}.type"),
-                    "Pool backends are not supported by this version yet; use Single",
-                );
+            match (b.kind, &b.url, &b.pool) {
+                (BackendType::Single, Some(url), None) => {
+                    self.url(&format!("{path}.url"), url, &["http", "https"])
+                }
+                (BackendType::Single, None, _) => {
+                    self.error(format!("{path}.url"), "a Single backend needs a url")
+                }
+                (BackendType::Single, Some(_), Some(_)) => self.error(
+                    format!("{path}.pool"),
+                    "only a Pool backend has pool members; set type: Pool",
+                ),
+                (BackendType::Pool, Some(_), _) => self.error(
+                    format!("{path}.url"),
+                    "a Pool backend has no url: its members have theirs",
+                ),
+                (BackendType::Pool, None, _) => {}
+            }
+            if let Some(breaker) = &b.circuit_breaker {
+                self.circuit_breaker(&format!("{path}.circuitBreaker"), b.kind, breaker);
             }
         }
+        self.pools(backends);
         ids
     }
 
