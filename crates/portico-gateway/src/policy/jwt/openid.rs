@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 const REFRESH: Duration = Duration::from_secs(3600);
-pub const MIN_REFETCH: Duration = Duration::from_secs(10);
+pub const MIN_REFETCH: Duration = Duration::from_secs(1);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default, Clone)]
