@@ -131,7 +131,7 @@ async fn openapi_imports_create_and_update_an_api_in_place() {
     let api = Api::new().await;
     let petstore = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus/openapi/petstore.yaml"
+        "/../../testdata/corpus/openapi/petstore.yaml"
     ))
     .unwrap();
     let created = api

@@ -5,7 +5,7 @@ use portico_control::import::{api_from_openapi, ImportError, ImportOptions, Inpu
 use portico_model::{Api, Document};
 use std::path::{Path, PathBuf};
 
-const CORPUS: &str = "../../../shared/corpus/openapi";
+const CORPUS: &str = "../../testdata/corpus/openapi";
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS)

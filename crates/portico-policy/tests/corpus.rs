@@ -14,7 +14,7 @@ const STRUCTURAL_FLOOR: usize = 15;
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/apim-policy-snippets/examples")
+        .join("../../testdata/corpus/apim-policy-snippets/examples")
 }
 
 /// Snippets reference named values their readers are told to create; give each one a

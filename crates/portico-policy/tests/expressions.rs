@@ -390,7 +390,7 @@ fn extract(xml: &str) -> Vec<String> {
 #[test]
 fn corpus_examples_compile() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/apim-policy-snippets/examples");
+        .join("../../testdata/corpus/apim-policy-snippets/examples");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("corpus not found at {}; skipping", dir.display());
         return;

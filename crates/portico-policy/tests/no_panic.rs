@@ -30,7 +30,7 @@ fn corpus() -> &'static [String] {
 
 fn load_corpus() -> Vec<String> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/apim-policy-snippets/examples");
+        .join("../../testdata/corpus/apim-policy-snippets/examples");
     let mut docs: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
             entries

@@ -348,7 +348,7 @@ fn apply_export_and_import_against_a_running_control_plane() {
 
     let petstore = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus/openapi/petstore.yaml"
+        "/../../testdata/corpus/openapi/petstore.yaml"
     );
     let imported = cli(
         admin,
