@@ -563,6 +563,17 @@ fn whitespace_only_sources_are_refused_not_fatal() {
     }
 }
 
+/// Found by the fuzzer: `112.ToString("n99999")` panicked in the formatter. Precision is
+/// bounded as in .NET Framework (99 digits) and the excess is an evaluation error.
+#[test]
+fn oversized_numeric_formats_are_errors_not_panics() {
+    let e = Expression::compile("@(112.ToString(\"n99999\"))").unwrap();
+    let err = e.evaluate(&mut MemoryContext::new()).unwrap_err();
+    assert!(err.message.contains("more than 99 digits"), "{err:?}");
+    let ok = Expression::compile("@(1.5.ToString(\"F3\"))").unwrap();
+    assert_eq!(ok.evaluate_to_string(&mut MemoryContext::new()).unwrap(), "1.500");
+}
+
 /// Found by the fuzzer: 300 nested parentheses overflowed the stack. Nesting is bounded, and
 /// reasonable nesting still compiles.
 #[test]

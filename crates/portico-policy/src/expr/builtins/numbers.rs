@@ -177,6 +177,9 @@ pub fn method(v: &Value, call: &mut Call<'_>) -> Found {
     }))
 }
 
+/// Most digits a numeric format may ask for.
+const MAX_FORMAT_DIGITS: usize = 99;
+
 /// Standard numeric formats: D/Dn, N/Nn, F/Fn, X/x, and "0000"-style zero padding.
 pub fn format(v: &Value, fmt: &str) -> Result<String, EvalError> {
     let (kind, digits) = fmt.split_at(fmt.chars().next().map_or(0, char::len_utf8));
@@ -185,6 +188,12 @@ pub fn format(v: &Value, fmt: &str) -> Result<String, EvalError> {
     } else {
         digits.parse().ok()
     };
+    // .NET Framework's limit; also keeps `ToString("n99999")` from building huge strings.
+    if digits.is_some_and(|d| d > MAX_FORMAT_DIGITS) || fmt.len() > MAX_FORMAT_DIGITS + 1 {
+        return Err(EvalError::msg(format!(
+            "the numeric format {fmt:?} asks for more than {MAX_FORMAT_DIGITS} digits"
+        )));
+    }
     let int = || need_i64(v, "the number");
     Ok(match kind {
         "D" | "d" => {
