@@ -116,14 +116,7 @@ impl Validator {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Document, DocumentFormat};
-
-    fn errors(yaml: &str) -> Vec<String> {
-        match Document::parse_valid(yaml, DocumentFormat::Yaml) {
-            Ok(_) => vec![],
-            Err(e) => e.errors().iter().map(|e| e.to_string()).collect(),
-        }
-    }
+    use super::super::errors_of as errors;
 
     #[test]
     fn pools_and_breakers_are_checked() {

@@ -162,10 +162,7 @@ mod tests {
     use crate::{Document, DocumentFormat};
 
     fn errors(doc: &Document) -> Vec<String> {
-        match doc.validate() {
-            Ok(()) => vec![],
-            Err(e) => e.errors().iter().map(|e| e.to_string()).collect(),
-        }
+        super::super::displayed(doc.validate())
     }
 
     fn pem_pair(name: &str) -> (String, String) {

@@ -15,6 +15,24 @@ mod backends;
 mod gateways;
 mod policies;
 
+/// Every problem validation finds in a YAML document, as displayed (for the tests).
+#[cfg(test)]
+pub(crate) fn errors_of(yaml: &str) -> Vec<String> {
+    match Document::parse(yaml, crate::DocumentFormat::Yaml) {
+        Ok(doc) => displayed(doc.validate()),
+        Err(e) => displayed(Err(e)),
+    }
+}
+
+/// Validation's verdict as displayed problems (for the tests).
+#[cfg(test)]
+pub(crate) fn displayed(result: Result<(), ConfigErrors>) -> Vec<String> {
+    match result {
+        Ok(()) => vec![],
+        Err(e) => e.errors().iter().map(|e| e.to_string()).collect(),
+    }
+}
+
 /// Longest identifier accepted, as APIM's resource names.
 const MAX_ID_LEN: usize = 256;
 /// Longest subscription key accepted.
@@ -388,12 +406,7 @@ impl Validator {
 mod tests {
     use crate::{Document, DocumentFormat};
 
-    fn errors(yaml: &str) -> Vec<String> {
-        match Document::parse_valid(yaml, DocumentFormat::Yaml) {
-            Ok(_) => vec![],
-            Err(e) => e.errors().iter().map(|e| e.to_string()).collect(),
-        }
-    }
+    use super::errors_of as errors;
 
     #[test]
     fn a_good_document_passes() {

@@ -110,14 +110,7 @@ fn located(path: String, e: PolicyError) -> ConfigError {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Document, DocumentFormat};
-
-    fn errors(yaml: &str) -> Vec<String> {
-        match Document::parse_valid(yaml, DocumentFormat::Yaml) {
-            Ok(_) => vec![],
-            Err(e) => e.errors().iter().map(|e| e.to_string()).collect(),
-        }
-    }
+    use super::super::errors_of as errors;
 
     #[test]
     fn policies_at_every_scope_are_checked_with_line_and_column() {
@@ -153,9 +146,9 @@ policyFragments:
 
     #[test]
     fn policies_not_enforced_yet_are_refused_by_name() {
-        let errs = errors("policy: \"<policies><inbound><rate-limit calls='1' renewal-period='1'/></inbound></policies>\"\n");
+        let errs = errors("policy: \"<policies><inbound><authentication-managed-identity resource='https://vault.azure.net'/></inbound></policies>\"\n");
         assert!(
-            errs[0].contains("<rate-limit>: not supported by Portico yet"),
+            errs[0].contains("<authentication-managed-identity>: not supported by Portico yet"),
             "{errs:?}"
         );
     }
