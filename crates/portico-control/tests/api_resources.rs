@@ -83,7 +83,10 @@ async fn policies_are_stored_at_every_scope_and_refused_with_line_and_column() {
         unenforced.body
     );
     assert!(
-        unenforced.body.to_string().contains("authentication-managed-identity"),
+        unenforced
+            .body
+            .to_string()
+            .contains("authentication-managed-identity"),
         "{}",
         unenforced.body
     );
