@@ -129,6 +129,7 @@ async fn route_and_forward(
     let operation = api
         .operations
         .find(req.method(), suffix, uri.query())
+        .or_else(|| preflight_operation(api, &req, suffix))
         .ok_or(GatewayError::NotFound)?;
     exchange.route = api.operation_metrics[operation].clone();
 
@@ -172,6 +173,20 @@ async fn route_and_forward(
         timeout: shared.backend_timeout,
     };
     forward(req, f, exchange).await
+}
+
+/// A CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) for which the API has
+/// no `OPTIONS` operation goes to the operation of the method it asks about, as in APIM,
+/// so that a `cors` policy can answer it.
+fn preflight_operation(api: &CompiledApi, req: &Request<Incoming>, suffix: &str) -> Option<usize> {
+    if req.method() != Method::OPTIONS {
+        return None;
+    }
+    let asked = req
+        .headers()
+        .get(http::header::ACCESS_CONTROL_REQUEST_METHOD)?;
+    let method = Method::from_bytes(asked.as_bytes()).ok()?;
+    api.operations.find(&method, suffix, req.uri().query())
 }
 
 /// Whether a trusted front proxy says the client used HTTPS.

@@ -1,0 +1,124 @@
+//! What traffic policies leave for the end of a request: headers for the response
+//! (remaining calls, CORS), counts whose `increment-condition` reads the response, and
+//! bandwidth quotas, which need the message sizes. Requests whose policies leave nothing
+//! never allocate any of this.
+
+use super::counters::Window;
+use super::eval::param;
+use super::execute::Run;
+use super::state::ResponsePayload;
+use http::{header, HeaderMap, HeaderName, HeaderValue};
+use portico_policy::Param;
+use std::sync::atomic::Ordering;
+
+/// One request's leftovers.
+#[derive(Debug, Default)]
+pub struct After {
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pending: Vec<Pending>,
+    /// Counts to add once the answer is known: key, window, amount.
+    settled: Vec<(String, Window, u64)>,
+}
+
+#[derive(Debug)]
+enum Pending {
+    /// `increment-condition`: counted only when it holds for the response.
+    Count {
+        key: String,
+        window: Window,
+        cost: u64,
+        condition: Param<bool>,
+    },
+    /// A bandwidth quota: counts the request's and response's bytes.
+    Bytes { key: String, window: Window },
+}
+
+impl Run<'_, '_> {
+    fn after(&mut self) -> &mut After {
+        self.st.after.get_or_insert_with(Default::default)
+    }
+
+    /// A header for the response, whatever answers.
+    pub(super) fn after_header(&mut self, name: HeaderName, value: HeaderValue) {
+        self.after().headers.push((name, value));
+    }
+
+    pub(super) fn count_if(&mut self, key: String, window: Window, cost: u64, c: &Param<bool>) {
+        let condition = c.clone();
+        self.after().pending.push(Pending::Count {
+            key,
+            window,
+            cost,
+            condition,
+        });
+    }
+
+    pub(super) fn count_bytes(&mut self, key: String, window: Window) {
+        self.after().pending.push(Pending::Bytes { key, window });
+    }
+
+    /// Evaluates what depends on the response while it is still in the state (just before
+    /// it becomes the answer). A condition that fails to evaluate counts nothing.
+    pub(super) fn settle_after(&mut self) {
+        let Some(after) = self.st.after.as_mut() else {
+            return;
+        };
+        let pending = std::mem::take(&mut after.pending);
+        for p in pending {
+            match p {
+                Pending::Count {
+                    key,
+                    window,
+                    cost,
+                    condition,
+                } => match param(&condition, &mut self.cx()) {
+                    Ok(true) => self.after().settled.push((key, window, cost)),
+                    Ok(false) => {}
+                    Err(f) => tracing::warn!(message = f.message, "increment-condition failed"),
+                },
+                Pending::Bytes { key, window } => {
+                    let bytes =
+                        self.exchange.bytes_in.load(Ordering::Relaxed) + self.response_len();
+                    self.after().settled.push((key, window, bytes));
+                }
+            }
+        }
+    }
+
+    /// The response body's size: buffered, or as its `Content-Length` announces.
+    fn response_len(&self) -> u64 {
+        let Some(r) = &self.st.response else {
+            return 0;
+        };
+        match &r.body {
+            ResponsePayload::Buffered(b) => b.len() as u64,
+            ResponsePayload::Stream(_) => r
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(0),
+        }
+    }
+
+    /// Adds the response headers policies asked for.
+    pub(super) fn after_headers(&self, headers: &mut HeaderMap) {
+        if let Some(after) = &self.st.after {
+            for (n, v) in &after.headers {
+                headers.insert(n.clone(), v.clone());
+            }
+        }
+    }
+
+    /// Adds the settled counts to the store.
+    pub(super) async fn commit_after(&mut self) {
+        let Some(after) = self.st.after.as_mut() else {
+            return;
+        };
+        for (key, window, cost) in std::mem::take(&mut after.settled) {
+            self.shared
+                .counters
+                .increment(&key, window, u64::MAX, cost)
+                .await;
+        }
+    }
+}
