@@ -20,7 +20,10 @@ fn b64url(b: &[u8]) -> String {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn claims() -> serde_json::Value {
@@ -28,7 +31,12 @@ fn claims() -> serde_json::Value {
 }
 
 fn hs256(claims: &serde_json::Value, secret: &[u8]) -> String {
-    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap()
 }
 
 fn api(backend: SocketAddr, validate: &str) -> String {
@@ -65,7 +73,10 @@ async fn hs256_token_is_checked_and_each_failure_answers_the_configured_status()
     assert_eq!(ok.backend_header("x-sub").as_deref(), Some("alice"));
 
     let mut bad = Vec::new();
-    bad.push(("wrong signature", hs256(&claims(), b"another-secret-another-secret-xx")));
+    bad.push((
+        "wrong signature",
+        hs256(&claims(), b"another-secret-another-secret-xx"),
+    ));
     for (what, field, value) in [
         ("audience", "aud", json!("api://other")),
         ("issuer", "iss", json!("https://evil")),
@@ -86,7 +97,11 @@ async fn hs256_token_is_checked_and_each_failure_answers_the_configured_status()
         assert_eq!(a.json()["message"], "Go away.", "{what}");
     }
     // No scheme: the required scheme is missing.
-    let a = get(&gw.url("/api/x"), &[("authorization", &hs256(&claims(), SECRET))]).await;
+    let a = get(
+        &gw.url("/api/x"),
+        &[("authorization", &hs256(&claims(), SECRET))],
+    )
+    .await;
     assert_apim_error(&a, 403, "Go away.");
 }
 
@@ -104,7 +119,11 @@ async fn defaults_answer_401_with_apims_messages_and_reasons_reach_on_error() {
     c["exp"] = json!(now() - 10);
     let a = get(&gw.url(&format!("/api/x?token={}", hs256(&c, SECRET))), &[]).await;
     assert_apim_error(&a, 401, "Invalid JWT.");
-    let a = get(&gw.url(&format!("/api/x?token={}", hs256(&claims(), SECRET))), &[]).await;
+    let a = get(
+        &gw.url(&format!("/api/x?token={}", hs256(&claims(), SECRET))),
+        &[],
+    )
+    .await;
     assert_eq!(a.status, 200);
 
     let on_error = format!(
@@ -128,14 +147,22 @@ fn rsa_n_e(der: &[u8]) -> (String, String) {
             (d[1] as usize, 2)
         } else {
             let n = (d[1] & 0x7f) as usize;
-            (d[2..2 + n].iter().fold(0usize, |a, b| a << 8 | *b as usize), 2 + n)
+            (
+                d[2..2 + n].iter().fold(0usize, |a, b| a << 8 | *b as usize),
+                2 + n,
+            )
         };
         (tag, &d[start..start + len], &d[start + len..])
     }
     let (_, seq, _) = read(der);
     let (_, n, rest) = read(seq);
     let (_, e, _) = read(rest);
-    let strip = |b: &[u8]| b.iter().skip_while(|x| **x == 0).copied().collect::<Vec<u8>>();
+    let strip = |b: &[u8]| {
+        b.iter()
+            .skip_while(|x| **x == 0)
+            .copied()
+            .collect::<Vec<u8>>()
+    };
     (b64url(&strip(n)), b64url(&strip(e)))
 }
 
@@ -143,7 +170,7 @@ fn rsa_n_e(der: &[u8]) -> (String, String) {
 async fn rs256_with_inline_modulus_and_exponent() {
     let backend = start_backend().await;
     let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-    let (n, e) = rsa_n_e(&kp.public_key_raw());
+    let (n, e) = rsa_n_e(kp.public_key_raw());
     let signing = EncodingKey::from_rsa_pem(kp.serialize_pem().as_bytes()).unwrap();
     let validate = format!(
         r#"<validate-jwt header-name="Authorization" output-token-variable-name="jwt"><issuer-signing-keys><key n="{n}" e="{e}"/></issuer-signing-keys>{}</validate-jwt>"#,
@@ -152,12 +179,20 @@ async fn rs256_with_inline_modulus_and_exponent() {
     let gw = TestGateway::start(&api(backend, &validate)).await;
     for alg in [Algorithm::RS256, Algorithm::PS256] {
         let t = encode(&Header::new(alg), &claims(), &signing).unwrap();
-        let a = get(&gw.url("/api/x"), &[("authorization", &format!("Bearer {t}"))]).await;
+        let a = get(
+            &gw.url("/api/x"),
+            &[("authorization", &format!("Bearer {t}"))],
+        )
+        .await;
         assert_eq!(a.status, 200, "{alg:?}");
     }
     // An HS256 token cannot pass with an RSA key (algorithm confusion).
     let t = hs256(&claims(), n.as_bytes());
-    let a = get(&gw.url("/api/x"), &[("authorization", &format!("Bearer {t}"))]).await;
+    let a = get(
+        &gw.url("/api/x"),
+        &[("authorization", &format!("Bearer {t}"))],
+    )
+    .await;
     assert_apim_error(&a, 401, "Invalid JWT.");
 }
 
@@ -167,7 +202,10 @@ fn ec_key(kid: &str) -> (EncodingKey, serde_json::Value) {
     let raw = kp.public_key_raw();
     let jwk = json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig",
         "x": b64url(&raw[1..33]), "y": b64url(&raw[33..65])});
-    (EncodingKey::from_ec_pem(kp.serialize_pem().as_bytes()).unwrap(), jwk)
+    (
+        EncodingKey::from_ec_pem(kp.serialize_pem().as_bytes()).unwrap(),
+        jwk,
+    )
 }
 
 fn es256(kid: &str, key: &EncodingKey) -> String {
@@ -193,7 +231,11 @@ async fn provider(jwks: Arc<Mutex<serde_json::Value>>) -> SocketAddr {
                     } else {
                         jwks.lock().unwrap().clone()
                     };
-                    async move { Ok::<_, std::convert::Infallible>(http::Response::new(full(body.to_string()))) }
+                    async move {
+                        Ok::<_, std::convert::Infallible>(http::Response::new(full(
+                            body.to_string(),
+                        )))
+                    }
                 });
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), svc)
@@ -226,7 +268,11 @@ async fn openid_keys_are_fetched_and_rotation_is_picked_up() {
     *jwks.lock().unwrap() = json!({"keys": [jwk_b]});
     // Refetches on an unknown key id are at most one a second.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(call(es256("b", &key_b)).await.status, 200, "rotation picked up");
+    assert_eq!(
+        call(es256("b", &key_b)).await.status,
+        200,
+        "rotation picked up"
+    );
     // A token signed by b but claiming to be a: refused.
     assert_apim_error(&call(es256("a", &key_b)).await, 401, "Invalid JWT.");
 }
@@ -234,13 +280,20 @@ async fn openid_keys_are_fetched_and_rotation_is_picked_up() {
 #[tokio::test]
 async fn an_unreachable_openid_provider_lets_no_token_through() {
     let backend = start_backend().await;
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let (key, _) = ec_key("a");
     let validate = format!(
         r#"<validate-jwt header-name="Authorization"><openid-config url="http://{dead}/.well-known/openid-configuration"/></validate-jwt>"#
     );
     let gw = TestGateway::start(&api(backend, &validate).replace("<set-header name=\"x-sub\" exists-action=\"override\"><value>@(((Jwt)context.Variables[\"jwt\"]).Subject)</value></set-header>", "")).await;
     let t = es256("a", &key);
-    let a = get(&gw.url("/api/x"), &[("authorization", &format!("Bearer {t}"))]).await;
+    let a = get(
+        &gw.url("/api/x"),
+        &[("authorization", &format!("Bearer {t}"))],
+    )
+    .await;
     assert_apim_error(&a, 401, "Invalid JWT.");
 }

@@ -247,3 +247,101 @@ async fn cache_values_survive_a_configuration_change() {
     let a = get(&gw.url("/api/x"), &[]).await;
     assert_eq!(a.backend_header("x-v").as_deref(), Some("v1"));
 }
+
+/// `cache-lookup`/`cache-store` around a counting backend.
+async fn caching_gateway(lookup_attrs: &str, store_attrs: &str) -> (TestGateway, Arc<AtomicUsize>) {
+    let (backend, hits) = counting_server(r#"{"fresh":true}"#).await;
+    let policy = format!(
+        r#"<policies><inbound><cache-lookup vary-by-developer="false" vary-by-developer-groups="false" {lookup_attrs}><vary-by-query-parameter>v</vary-by-query-parameter></cache-lookup></inbound><backend><base/></backend><outbound><cache-store {store_attrs}/></outbound><on-error><base/></on-error></policies>"#
+    );
+    (TestGateway::start(&api_doc(backend, &policy)).await, hits)
+}
+
+#[tokio::test]
+async fn cache_hits_are_served_without_touching_the_backend() {
+    let (gw, hits) = caching_gateway(
+        r#"downstream-caching-type="public" must-revalidate="true""#,
+        r#"duration="60""#,
+    )
+    .await;
+    let first = get(&gw.url("/api/items?v=1"), &[]).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        first.headers["cache-control"],
+        "public, max-age=60, must-revalidate"
+    );
+    let again = get(&gw.url("/api/items?v=1&other=x"), &[]).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, first.body);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "the second answer came from the cache"
+    );
+    get(&gw.url("/api/items?v=2"), &[]).await;
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "a varying query parameter is another entry"
+    );
+    get(&gw.url("/api/other?v=1"), &[]).await;
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        3,
+        "another path is another entry"
+    );
+    // POST is never cached; Authorization is private by default.
+    let post = Request::post(gw.url("/api/items?v=1"))
+        .body(empty())
+        .unwrap();
+    send(post).await;
+    get(&gw.url("/api/items?v=1"), &[("authorization", "Bearer x")]).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn cache_store_keeps_only_200s_and_entries_expire() {
+    let (side, hits) = {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let addr = serve(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            (404, "{}".to_owned())
+        })
+        .await;
+        (addr, hits)
+    };
+    let policy = r#"<policies><inbound><cache-lookup vary-by-developer="false" vary-by-developer-groups="false"/></inbound><backend><base/></backend><outbound><cache-store duration="1"/></outbound></policies>"#;
+    let gw = TestGateway::start(&api_doc(side, policy)).await;
+    get(&gw.url("/api/x"), &[]).await;
+    get(&gw.url("/api/x"), &[]).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "a 404 is not cached");
+
+    let (gw, hits) = caching_gateway("", r#"duration="1""#).await;
+    get(&gw.url("/api/x"), &[]).await;
+    get(&gw.url("/api/x"), &[]).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    get(&gw.url("/api/x"), &[]).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "expired after its duration");
+}
+
+#[test]
+fn external_cache_and_developer_groups_are_refused_by_name() {
+    let doc = |xml: &str| {
+        portico_policy::PolicyDocument::parse(xml)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = doc(
+        r#"<policies><inbound><cache-lookup-value key="k" variable-name="v" caching-type="external"/></inbound></policies>"#,
+    );
+    assert!(
+        e.contains("caching-type=\"external\" is not supported"),
+        "{e}"
+    );
+    let e = doc(
+        r#"<policies><inbound><cache-lookup vary-by-developer="false" vary-by-developer-groups="true"/></inbound></policies>"#,
+    );
+    assert!(e.contains("vary-by-developer-groups"), "{e}");
+}

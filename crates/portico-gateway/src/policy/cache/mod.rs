@@ -6,6 +6,7 @@ mod responses;
 pub mod store;
 mod values;
 
+pub use responses::Pending;
 pub use store::Cache;
 
 /// The internal cache's bound, in bytes.

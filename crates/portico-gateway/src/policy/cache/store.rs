@@ -14,6 +14,8 @@ pub struct CachedResponse {
     pub status: http::StatusCode,
     pub headers: http::HeaderMap,
     pub body: bytes::Bytes,
+    /// The `duration` it was stored for, for downstream `Cache-Control`.
+    pub max_age: u32,
 }
 
 /// What an entry holds.
