@@ -124,7 +124,7 @@ pub use context::{Context, CtxObj, Msg, Prop, UrlKind, UrlPart, DEFAULT_STEP_BUD
 pub use error::{EvalError, ExprError};
 pub use memory::MemoryContext;
 pub use time::{DateTime, DateTimeOffset, DtKind, TimeSpan};
-pub use value::{CertificateInfo, StoredMessage, Value};
+pub use value::{CertificateInfo, Jwt, StoredMessage, Value};
 
 /// A compiled expression: parsed and checked once, evaluated any number of times.
 #[derive(Debug, Clone)]
