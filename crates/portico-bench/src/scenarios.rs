@@ -25,10 +25,6 @@ pub struct Scenario {
 
 /// Scenarios that cannot run yet, and what they wait for.
 pub const PENDING: &[(&str, &str)] = &[
-    (
-        "policy: key + rate-limit + set-header + rewrite-uri",
-        "the traffic policies (rate-limit)",
-    ),
     ("policy: expression-heavy", "a scenario of its own"),
     (
         "https keep-alive / new connection per request",
@@ -70,6 +66,29 @@ pub fn policy_document(backend: &str) -> String {
     for line in POLICY.lines() {
         let _ = writeln!(doc, "      {line}");
     }
+    doc
+}
+
+/// The issue-5 target: a subscription key, a rate limit high enough never to trigger,
+/// set-header and rewrite-uri.
+pub const TRAFFIC_POLICY: &str = r#"<policies><inbound>
+  <rate-limit calls="1000000000" renewal-period="60"/>
+  <set-header name="x-gateway" exists-action="override"><value>portico</value></set-header>
+  <rewrite-uri template="/1k.bin"/>
+</inbound></policies>"#;
+
+/// [`keyed_document`] (one API, 1 000 subscriptions) with [`TRAFFIC_POLICY`] on its API.
+pub fn traffic_document(backend: &str) -> String {
+    let keyed = keyed_document(backend, 1, 1_000);
+    let rest = keyed.split_once("products:").map_or("", |(_, r)| r);
+    let mut doc = format!(
+        "apis:\n  - id: bench\n    path: \"\"\n    serviceUrl: \"http://{backend}\"\n    operations:\n      - {{ id: all, method: \"*\", urlTemplate: \"/*\" }}\n    policy: |\n"
+    );
+    for line in TRAFFIC_POLICY.lines() {
+        let _ = writeln!(doc, "      {line}");
+    }
+    doc.push_str("products:");
+    doc.push_str(rest);
     doc
 }
 
@@ -151,6 +170,15 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             http2: false,
         },
         Scenario {
+            name: "traffic-policies",
+            description: "GET 1 KiB with a key, through rate-limit (never reached) + set-header + rewrite-uri",
+            path: "/1k.bin",
+            headers: vec![("Ocp-Apim-Subscription-Key".to_owned(), KEY.to_owned())],
+            document: traffic_document(backend),
+            access_log: false,
+            http2: false,
+        },
+        Scenario {
             name: "body-1mib",
             description: "GET 1 MiB, streamed through",
             path: "/1m.bin",
@@ -173,6 +201,7 @@ mod tests {
             open_document("127.0.0.1:1"),
             keyed_document("127.0.0.1:1", 20, 50),
             policy_document("127.0.0.1:1"),
+            traffic_document("127.0.0.1:1"),
         ] {
             Document::parse_valid(&doc, DocumentFormat::Yaml).unwrap();
         }

@@ -10,8 +10,7 @@ use http::Request;
 use portico_gateway::net::TrustedProxies;
 use portico_gateway::ListenerLimits;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 fn block(xml: &str, depth: usize) -> String {
     let pad = " ".repeat(depth);
@@ -205,37 +204,6 @@ async fn limit_concurrency_holds_the_bound() {
     assert_eq!(statuses, [200, 200, 429, 429, 429, 429]);
     // The places are given back.
     assert_eq!(get(&url, &[]).await.status, 200);
-}
-
-/// A backend that answers 500 to its first `failures` requests, then 200 with the body it got.
-async fn flaky_backend(failures: usize) -> (SocketAddr, Arc<AtomicUsize>) {
-    use http_body_util::BodyExt;
-    let calls = Arc::new(AtomicUsize::new(0));
-    let seen = calls.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let seen = seen.clone();
-            let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let n = seen.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    let body = req.into_body().collect().await.unwrap().to_bytes();
-                    let mut resp = http::Response::new(full(body));
-                    if n < failures {
-                        *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                    }
-                    Ok::<_, std::convert::Infallible>(resp)
-                }
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc),
-            );
-        }
-    });
-    (addr, calls)
 }
 
 #[tokio::test]

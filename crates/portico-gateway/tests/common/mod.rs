@@ -281,3 +281,33 @@ pub async fn open_gateway_with(options: GatewayOptions, limits: ListenerLimits) 
     let backend = start_backend().await;
     TestGateway::start_with(&open_api(&format!("http://{backend}")), options, limits).await
 }
+
+/// A backend that answers 500 to its first `failures` requests, then 200 with the body it got.
+pub async fn flaky_backend(failures: usize) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let seen = seen.clone();
+            let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async move {
+                    let body = req.into_body().collect().await.unwrap().to_bytes();
+                    let mut resp = http::Response::new(full(body));
+                    if n < failures {
+                        *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                    }
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc),
+            );
+        }
+    });
+    (addr, calls)
+}
