@@ -423,10 +423,7 @@ fn corpus_examples_compile() {
         );
     }
     assert!(total > 250, "extraction found only {total} expressions");
-    assert!(
-        ok * 100 >= total * 85,
-        "only {ok} of {total} corpus expressions compile"
-    );
+    assert!(ok >= 274, "only {ok} of {total} corpus expressions compile");
 }
 
 // --- Semantics ------------------------------------------------------------------------------
@@ -458,8 +455,8 @@ fn compile_errors_point_at_the_construct() {
     assert!(e.message.contains("takes 2"), "{}", e.message);
     let e = Expression::compile("@{ void F() { } return 1; }").unwrap_err();
     assert!(e.message.contains("local functions"), "{}", e.message);
-    let e = Expression::compile("@(new HMACSHA256())").unwrap_err();
-    assert!(e.message.contains("HMACSHA256"), "{}", e.message);
+    let e = Expression::compile("@(new XDocument())").unwrap_err();
+    assert!(e.message.contains("XDocument"), "{}", e.message);
     let e = Expression::compile("@(unknown + 1)").unwrap_err();
     assert_eq!(e.offset, 2);
 }
@@ -571,7 +568,205 @@ fn oversized_numeric_formats_are_errors_not_panics() {
     let err = e.evaluate(&mut MemoryContext::new()).unwrap_err();
     assert!(err.message.contains("more than 99 digits"), "{err:?}");
     let ok = Expression::compile("@(1.5.ToString(\"F3\"))").unwrap();
-    assert_eq!(ok.evaluate_to_string(&mut MemoryContext::new()).unwrap(), "1.500");
+    assert_eq!(
+        ok.evaluate_to_string(&mut MemoryContext::new()).unwrap(),
+        "1.500"
+    );
+}
+
+// --- Cryptography and regular expressions ---------------------------------------------------
+
+/// Lower-case hex of a `byte[]` expression, as test vectors print it.
+fn hex_of(bytes_expr: &str) -> String {
+    text(x(
+        &format!("BitConverter.ToString({bytes_expr}).Replace(\"-\", \"\").ToLowerInvariant()"),
+        &mut MemoryContext::new(),
+    ))
+}
+
+#[test]
+fn hmac_matches_rfc_4231_and_2202() {
+    let jefe = r#"(Encoding.UTF8.GetBytes("Jefe")).ComputeHash(Encoding.UTF8.GetBytes("what do ya want for nothing?"))"#;
+    let cases = [
+        ("HMACSHA256", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+        ("HMACSHA1", "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"),
+        ("HMACSHA384", "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649"),
+        ("HMACSHA512", "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"),
+    ];
+    for (class, want) in cases {
+        assert_eq!(hex_of(&format!("new {class}{jefe}")), want, "{class}");
+    }
+    // RFC 4231 test case 1: a 20-byte key of 0x0b, through every spelling of the object.
+    let case1 = "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+    let key = r#"Convert.FromBase64String("CwsLCwsLCwsLCwsLCwsLCwsLCws=")"#;
+    let data = r#"Encoding.UTF8.GetBytes("Hi There")"#;
+    assert_eq!(
+        hex_of(&format!(
+            "new System.Security.Cryptography.HMACSHA256({key}).ComputeHash({data})"
+        )),
+        case1
+    );
+    assert_eq!(
+        hex_of(&format!(
+            "new HMACSHA256 {{ Key = {key} }}.ComputeHash({data})"
+        )),
+        case1
+    );
+    assert_eq!(
+        hex_of(&format!("HMACSHA256.HashData({key}, {data})")),
+        case1
+    );
+    let mut ctx = MemoryContext::new();
+    let block = format!(
+        "@{{ using (var h = new HMACSHA256()) {{ h.Key = {key}; return Convert.ToBase64String(h.ComputeHash({data})); }} }}"
+    );
+    let using_var = format!(
+        "@{{ using var h = new HMACSHA256({key}); HMACSHA256 same = h; return Convert.ToBase64String(same.ComputeHash({data})); }}"
+    );
+    assert_eq!(text(run(&block, &mut ctx)), text(run(&using_var, &mut ctx)));
+    assert!(boolean(x(
+        &format!("new HMACSHA256({key}).Key.Length == 20 && new HMACSHA512().HashSize == 512"),
+        &mut ctx
+    )));
+    let e = Expression::compile("@(new HMACSHA256 { Nope = 1 })").unwrap_err();
+    assert!(e.message.contains("Nope"), "{}", e.message);
+}
+
+#[test]
+fn hashes_of_abc() {
+    let abc = r#"(Encoding.UTF8.GetBytes("abc"))"#;
+    assert_eq!(
+        hex_of(&format!("SHA256.Create().ComputeHash{abc}")),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(
+        hex_of(&format!("SHA256.HashData{abc}")),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(
+        hex_of(&format!("SHA1.Create().ComputeHash{abc}")),
+        "a9993e364706816aba3e25717850c26c9cd0d89d"
+    );
+    assert_eq!(
+        hex_of(&format!("MD5.Create().ComputeHash{abc}")),
+        "900150983cd24fb0d6963f7d28e17f72"
+    );
+    assert_eq!(
+        hex_of(&format!("System.Security.Cryptography.SHA512.Create().ComputeHash{abc}")),
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+    );
+}
+
+#[test]
+fn aes_cbc_encrypt_and_decrypt() {
+    // NIST SP 800-38A F.2.1, first block: CBC-AES128 (PKCS7 then adds a padding block).
+    let (key, iv) = (
+        r#"Convert.FromBase64String("K34VFiiu0qar9xWICc9PPA==")"#,
+        r#"Convert.FromBase64String("AAECAwQFBgcICQoLDA0ODw==")"#,
+    );
+    let mut ctx = MemoryContext::new();
+    let enc = format!(
+        r#"Convert.FromBase64String("a8G+4i5An5bpPX4Rc5MXKg==").Encrypt("Aes", {key}, {iv})"#
+    );
+    assert_eq!(
+        text(x(
+            &format!("Convert.ToBase64String({enc}.Take(16).ToArray())"),
+            &mut ctx
+        )),
+        "dkmrrIEZskbO6Y6bEukZfQ=="
+    );
+    assert!(boolean(x(&format!("{enc}.Length == 32"), &mut ctx)));
+    let round = format!(
+        r#"Encoding.UTF8.GetString(Encoding.UTF8.GetBytes("secret text").Encrypt("Rijndael", {key}, {iv}).Decrypt("System.Security.Cryptography.Aes", {key}, {iv}))"#
+    );
+    assert_eq!(text(x(&round, &mut ctx)), "secret text");
+    // The SymmetricAlgorithm overloads, with a 256-bit key set through the object.
+    let src = format!(
+        r#"@{{ var aes = Aes.Create(); var k = new byte[32]; k[0] = 7; aes.Key = k; aes.IV = {iv};
+            var c = Encoding.UTF8.GetBytes("hello").Encrypt(aes);
+            return Encoding.UTF8.GetString(c.Decrypt(aes, k, {iv})) + Encoding.UTF8.GetString(aes.DecryptCbc(c, aes.IV)); }}"#
+    );
+    assert_eq!(text(run(&src, &mut ctx)), "hellohello");
+    for (src, want) in [
+        (
+            format!(r#"new byte[3].Encrypt("DES", {key}, {iv})"#),
+            "not supported",
+        ),
+        (
+            format!(r#"new byte[3].Encrypt("Aes", new byte[5], {iv})"#),
+            "16, 24 or 32 bytes",
+        ),
+        (
+            format!(r#"new byte[16].Decrypt("Aes", {key}, {iv})"#),
+            "padding is invalid",
+        ),
+    ] {
+        let e = Expression::compile(&format!("@({src})")).unwrap();
+        let err = e.evaluate(&mut ctx).unwrap_err();
+        assert!(err.message.contains(want), "{src}: {}", err.message);
+        assert!(!err.message.contains("K34V"), "no key material in errors");
+    }
+}
+
+#[test]
+fn regex_matches_replaces_and_refuses() {
+    let mut ctx = MemoryContext::new().header("Cache-Control", "public, max-age=120");
+    let src = r#"@{ var header = context.Request.Headers.GetValueOrDefault("Cache-Control","");
+        var maxAge = Regex.Match(header, @"max-age=(?<maxAge>\d+)").Groups["maxAge"]?.Value;
+        return (!string.IsNullOrEmpty(maxAge))?int.Parse(maxAge):300; }"#;
+    assert!(matches!(run(src, &mut ctx), Value::Int(120)));
+    assert!(matches!(
+        run(src, &mut MemoryContext::new()),
+        Value::Int(300)
+    ));
+    assert!(boolean(x(
+        r#"Regex.IsMatch("ABC-12", @"^[a-z]+-\d+$", RegexOptions.IgnoreCase | RegexOptions.Compiled)"#,
+        &mut ctx
+    )));
+    assert!(!boolean(x(
+        r#"Regex.IsMatch("ABC-12", @"^[a-z]+-\d+$")"#,
+        &mut ctx
+    )));
+    let m = r#"Regex.Match("id: 42, id: 7", @"id: (\d+)")"#;
+    assert_eq!(
+        text(x(
+            &format!(r#"{m}.Value + "|" + {m}.Groups[1].Value + "|" + {m}.Index"#),
+            &mut ctx
+        )),
+        "id: 42|42|0"
+    );
+    assert!(!boolean(x(
+        r#"Regex.Match("x", @"\d").Success || Regex.Match("x", "(x)").Groups[5].Success"#,
+        &mut ctx
+    )));
+    assert_eq!(
+        text(x(
+            r#"Regex.Replace("2024-05-01", @"(\d+)-(\d+)-(\d+)", "$3/$2/$1")"#,
+            &mut ctx
+        )),
+        "01/05/2024"
+    );
+    assert_eq!(
+        text(x(r#"new Regex(@"\s+").Replace("a  b   c", " ")"#, &mut ctx)),
+        "a b c"
+    );
+    assert!(matches!(
+        x(r#"Regex.Matches("a1b22c333", @"\d+").Count()"#, &mut ctx),
+        Value::Int(3)
+    ));
+    // .NET look-behind cannot run in linear time: refused when the policy is loaded.
+    let e = Expression::compile(r#"@(Regex.IsMatch("ab", "(?<=a)b"))"#).unwrap_err();
+    assert!(e.message.contains("not supported"), "{}", e.message);
+    assert_eq!(e.offset, 22);
+    // A pattern computed at run time is checked when it runs.
+    let dynamic = Expression::compile(r#"@(Regex.IsMatch("ab", "(?<=" + "a)b"))"#).unwrap();
+    assert!(dynamic
+        .evaluate(&mut ctx)
+        .unwrap_err()
+        .message
+        .contains("not supported"));
+    let huge = Expression::compile(r#"@(Regex.IsMatch("a", @"\w{1000}{1000}"))"#).unwrap_err();
+    assert!(huge.message.contains("not supported"), "{}", huge.message);
 }
 
 /// Found by the fuzzer: 300 nested parentheses overflowed the stack. Nesting is bounded, and

@@ -75,6 +75,8 @@ pub enum ExprKind {
         args: Vec<Arg>,
         /// Collection initializer entries: `{ "a", "b" }` or `{ { "k", v } }`.
         init: Vec<Vec<Expr>>,
+        /// Object initializer members: `{ Key = bytes }`.
+        props: Vec<(String, Expr)>,
     },
     /// `new { a = 1, b }`: an anonymous object, which Portico represents as a JObject.
     Anonymous(Vec<(String, Expr)>),

@@ -26,6 +26,9 @@ pub fn class_of(ty: &Ty) -> Option<&'static str> {
         Ty::JArray => "JArray",
         Ty::JToken | Ty::JValue => "JToken",
         Ty::Uri => "Uri",
+        Ty::Crypto(c) => c.name(),
+        Ty::Regex => "Regex",
+        Ty::Static(StaticClass::RegexOptions) => "RegexOptions",
         Ty::Static(StaticClass::Math) => "Math",
         Ty::Static(StaticClass::Convert) => "Convert",
         Ty::Static(StaticClass::Encoding) => "Encoding",
@@ -86,6 +89,18 @@ pub const STATIC_PROPS: &[(&str, &[&str])] = &[
     ("Encoding", &["UTF8", "ASCII", "Default"]),
     ("Formatting", &["None", "Indented"]),
     ("Math", &["PI", "E"]),
+    (
+        "RegexOptions",
+        &[
+            "None",
+            "IgnoreCase",
+            "Multiline",
+            "Compiled",
+            "Singleline",
+            "IgnorePatternWhitespace",
+            "CultureInvariant",
+        ],
+    ),
 ];
 
 pub const STATIC_METHODS: &[(&str, &str, usize, usize)] = &[
@@ -163,6 +178,27 @@ pub const STATIC_METHODS: &[(&str, &str, usize, usize)] = &[
     ("BitConverter", "ToInt32", 2, 2),
     ("BitConverter", "ToString", 1, 1),
     ("Enumerable", "Range", 2, 2),
+    ("HMACSHA1", "HashData", 2, 2),
+    ("HMACSHA256", "HashData", 2, 2),
+    ("HMACSHA384", "HashData", 2, 2),
+    ("HMACSHA512", "HashData", 2, 2),
+    ("SHA1", "Create", 0, 0),
+    ("SHA1", "HashData", 1, 1),
+    ("SHA256", "Create", 0, 0),
+    ("SHA256", "HashData", 1, 1),
+    ("SHA384", "Create", 0, 0),
+    ("SHA384", "HashData", 1, 1),
+    ("SHA512", "Create", 0, 0),
+    ("SHA512", "HashData", 1, 1),
+    ("MD5", "Create", 0, 0),
+    ("MD5", "HashData", 1, 1),
+    ("Aes", "Create", 0, 0),
+    ("Regex", "IsMatch", 2, 3),
+    ("Regex", "Match", 2, 3),
+    ("Regex", "Matches", 2, 3),
+    ("Regex", "Replace", 3, 4),
+    ("Regex", "Split", 2, 3),
+    ("Regex", "Escape", 1, 1),
 ];
 
 /// Instance methods by name, with the fewest and most arguments any receiver accepts.
@@ -256,6 +292,17 @@ pub const METHODS: &[(&str, usize, usize)] = &[
     ("GetBytes", 1, 1),
     ("GetString", 1, 3),
     ("As", 0, 1),
+    // cryptography (hash, HMAC and AES objects; `Encrypt`/`Decrypt` on byte[])
+    ("ComputeHash", 1, 1),
+    ("Dispose", 0, 0),
+    ("EncryptCbc", 2, 2),
+    ("DecryptCbc", 2, 2),
+    ("Encrypt", 1, 3),
+    ("Decrypt", 1, 3),
+    // regular expressions (`Replace` and `Split` are listed with the strings)
+    ("IsMatch", 1, 1),
+    ("Match", 1, 1),
+    ("Matches", 1, 1),
 ];
 
 /// Instance properties by name.
@@ -321,7 +368,16 @@ pub const PROPS: &[&str] = &[
     "StatusReason",
     "Headers",
     "Body",
+    "IV",
+    "HashSize",
+    "Success",
+    "Groups",
+    "Index",
 ];
+
+/// Properties that can be assigned (`hmac.Key = …`, `new HMACSHA256 { Key = … }`); the
+/// receiver's type is checked when the assignment runs.
+pub const SETTABLE: &[&str] = &["Key", "IV"];
 
 /// Static member names of a class, for "members are …".
 pub fn static_names(class: &str) -> String {

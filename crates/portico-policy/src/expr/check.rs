@@ -3,11 +3,12 @@
 //! argument counts against the catalogue; and rejects what Portico does not run, each time with
 //! the offset of the offending text and what to write instead.
 
-use super::ast::{Arg, Expr, ExprKind, InterpPart, LambdaBody, Program, Stmt, StmtKind};
+use super::ast::{Arg, BinOp, Expr, ExprKind, InterpPart, LambdaBody, Program, Stmt, StmtKind};
+use super::builtins::{crypto, regex};
 use super::catalog::{self, MANY};
 use super::context::CtxObj;
 use super::ctx_members::{self, CtxMember};
-use super::types::{self, Ty};
+use super::types::{self, StaticClass, Ty};
 use super::ExprError;
 
 /// What the checker knows statically about an expression's value.
@@ -241,27 +242,49 @@ impl Checker {
                     }
                 }
             }
-            ExprKind::New { ty, args, init } => {
-                if !matches!(
-                    ty,
-                    Ty::JObject
-                        | Ty::JArray
-                        | Ty::JProperty
-                        | Ty::JValue
-                        | Ty::List(_)
-                        | Ty::Dictionary(..)
-                        | Ty::DateTime
-                        | Ty::DateTimeOffset
-                        | Ty::TimeSpan
-                        | Ty::Guid
-                        | Ty::Random
-                        | Ty::Uri
-                        | Ty::Exception
-                        | Ty::String
-                ) {
-                    return Err(err(at, format!("`new {ty}(…)` is not supported; objects that can be created are JObject, JArray, JProperty, JValue, List<T>, Dictionary<K, V>, DateTime, DateTimeOffset, TimeSpan, Guid, Random, Uri, Exception, string")));
+            ExprKind::New {
+                ty,
+                args,
+                init,
+                props,
+            } => {
+                let hmac = matches!(ty, Ty::Crypto(c) if c.is_hmac());
+                if !hmac
+                    && !matches!(
+                        ty,
+                        Ty::JObject
+                            | Ty::JArray
+                            | Ty::JProperty
+                            | Ty::JValue
+                            | Ty::List(_)
+                            | Ty::Dictionary(..)
+                            | Ty::DateTime
+                            | Ty::DateTimeOffset
+                            | Ty::TimeSpan
+                            | Ty::Guid
+                            | Ty::Random
+                            | Ty::Uri
+                            | Ty::Exception
+                            | Ty::String
+                            | Ty::Regex
+                    )
+                {
+                    return Err(err(at, format!("`new {ty}(…)` is not supported; objects that can be created are JObject, JArray, JProperty, JValue, List<T>, Dictionary<K, V>, DateTime, DateTimeOffset, TimeSpan, Guid, Random, Uri, Exception, string, Regex, HMACSHA1, HMACSHA256, HMACSHA384, HMACSHA512 (hashes and Aes are made with `Create()`)")));
                 }
                 self.args(args)?;
+                if *ty == Ty::Regex {
+                    if let Some(pattern) = args.first() {
+                        regex_literal(&pattern.expr, args.get(1).map(|a| &a.expr))?;
+                    }
+                }
+                for (name, value) in props {
+                    if !matches!(ty, Ty::Crypto(c) if crypto::settable(*c, name)) {
+                        return Err(err(value.at, format!(
+                            "`{name}` cannot be set in an initializer of {ty}; object initializers are supported for the `Key` of HMAC objects"
+                        )));
+                    }
+                    self.expr(value, false)?;
+                }
                 for group in init {
                     for item in group {
                         self.expr(item, false)?;
@@ -334,10 +357,11 @@ impl Checker {
 
     fn assignable(&mut self, target: &mut Expr) -> Result<(), ExprError> {
         let st = self.expr(target, false)?;
-        let ok = matches!(target.kind, ExprKind::Local(_) | ExprKind::Index { .. })
+        let settable = matches!(&target.kind, ExprKind::Member { name, .. } if catalog::SETTABLE.contains(&name.as_str()));
+        let ok = (settable || matches!(target.kind, ExprKind::Local(_) | ExprKind::Index { .. }))
             && !matches!(st, St::Ctx(_));
         if !ok {
-            return Err(err(target.at, "only local variables and indexers (`obj[\"key\"] = …`, `array[0] = …`) can be assigned; context is read-only (use set-variable, set-header, … policies)"));
+            return Err(err(target.at, "only local variables, indexers (`obj[\"key\"] = …`, `array[0] = …`) and the `Key`/`IV` of cryptography objects can be assigned; context is read-only (use set-variable, set-header, … policies)"));
         }
         Ok(())
     }
@@ -456,7 +480,16 @@ impl Checker {
                     .iter()
                     .find(|(c, m, ..)| *c == class && m == name)
                 {
-                    Some((_, _, min, max)) => arity(*min, *max),
+                    Some((_, _, min, max)) => {
+                        let st = arity(*min, *max)?;
+                        if ty == Ty::Regex && name != "Escape" {
+                            // The pattern follows the input; `Replace` has its replacement
+                            // before the options.
+                            let opts = if name == "Replace" { 3 } else { 2 };
+                            regex_literal(&args[1].expr, args.get(opts).map(|a| &a.expr))?;
+                        }
+                        Ok(st)
+                    }
                     None => Err(err(at, format!(
                         "`{ty}.{name}(…)` is not supported; static members of {ty} are: {}",
                         catalog::static_names(class)
@@ -479,6 +512,39 @@ impl Checker {
                 ))),
             },
         }
+    }
+}
+
+/// Compiles a regex pattern written as a string literal now, so an unsupported pattern is a
+/// compile error and the compiled program is cached before the first request. Options are
+/// taken into account when they are constants (`RegexOptions.A | RegexOptions.B`).
+fn regex_literal(pattern: &Expr, options: Option<&Expr>) -> Result<(), ExprError> {
+    let ExprKind::Lit(super::value::Value::Str(p)) = &pattern.kind else {
+        return Ok(());
+    };
+    let Some(opts) = options.map_or(Some(0), const_options) else {
+        return Ok(());
+    };
+    regex::compile(p, opts)
+        .map(drop)
+        .map_err(|message| err(pattern.at, message))
+}
+
+fn const_options(e: &Expr) -> Option<i32> {
+    match &e.kind {
+        ExprKind::Member { target, name, .. }
+            if matches!(
+                target.kind,
+                ExprKind::Type(Ty::Static(StaticClass::RegexOptions))
+            ) =>
+        {
+            regex::OPTIONS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| *v)
+        }
+        ExprKind::Binary(BinOp::BitOr, a, b) => Some(const_options(a)? | const_options(b)?),
+        _ => None,
     }
 }
 

@@ -42,6 +42,7 @@ pub fn to_string(v: &Value) -> String {
         Value::Exception(m) => format!("System.Exception: {m}"),
         Value::Enum(_, name) => (*name).into(),
         Value::Encoding(_) => "System.Text.UTF8Encoding".into(),
+        Value::Regex(r) => r.text(),
         Value::Array(a) => {
             let a = lock(a);
             if a.list {
@@ -317,6 +318,8 @@ pub fn is_type(v: &Value, ty: &Ty) -> bool {
         | (Value::JProperty(_), Ty::JProperty | Ty::JToken)
         | (Value::Dict(_), Ty::Dictionary(..)) => true,
         (Value::Ctx(super::context::CtxObj::Response), Ty::Message) => true,
+        (Value::Crypto(c), Ty::Crypto(class)) => lock(c).class == *class,
+        (Value::Regex(r), _) => r.is_type(ty),
         (Value::Json(r), Ty::JObject | Ty::JArray | Ty::JValue) => {
             r.with(json_kind).is_some_and(|k| k == ty.to_string())
         }

@@ -39,6 +39,12 @@ pub enum Ty {
     Random,
     Exception,
     Uri,
+    /// `System.Security.Cryptography` hash, HMAC and AES objects.
+    Crypto(CryptoClass),
+    /// `System.Text.RegularExpressions.Regex`.
+    Regex,
+    /// A regex `Match` or one of its `Group`s (they have the same members).
+    Match,
     Array(Box<Ty>),
     List(Box<Ty>),
     Dictionary(Box<Ty>, Box<Ty>),
@@ -61,6 +67,51 @@ pub enum StaticClass {
     JsonConvert,
     Formatting,
     Enumerable,
+    RegexOptions,
+}
+
+/// The `System.Security.Cryptography` classes Portico implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CryptoClass {
+    HmacSha1,
+    HmacSha256,
+    HmacSha384,
+    HmacSha512,
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+    Md5,
+    /// `Aes.Create()`; also the type of `SymmetricAlgorithm` variables.
+    Aes,
+}
+
+impl CryptoClass {
+    /// The .NET class name (also the class its static members are listed under).
+    pub fn name(self) -> &'static str {
+        match self {
+            CryptoClass::HmacSha1 => "HMACSHA1",
+            CryptoClass::HmacSha256 => "HMACSHA256",
+            CryptoClass::HmacSha384 => "HMACSHA384",
+            CryptoClass::HmacSha512 => "HMACSHA512",
+            CryptoClass::Sha1 => "SHA1",
+            CryptoClass::Sha256 => "SHA256",
+            CryptoClass::Sha384 => "SHA384",
+            CryptoClass::Sha512 => "SHA512",
+            CryptoClass::Md5 => "MD5",
+            CryptoClass::Aes => "Aes",
+        }
+    }
+
+    pub fn is_hmac(self) -> bool {
+        matches!(
+            self,
+            CryptoClass::HmacSha1
+                | CryptoClass::HmacSha256
+                | CryptoClass::HmacSha384
+                | CryptoClass::HmacSha512
+        )
+    }
 }
 
 // Namespaces a policy may spell out in full (`System.Text.Encoding.UTF8`); they are dropped.
@@ -69,6 +120,9 @@ pub const NAMESPACES: &[&str] = &[
     "System.Text",
     "System.Net",
     "System.Linq",
+    "System.Security",
+    "System.Security.Cryptography",
+    "System.Text.RegularExpressions",
     "System.Collections.Generic",
     "System.Security.Cryptography.X509Certificates",
     "Newtonsoft",
@@ -124,6 +178,21 @@ const NAMES: &[(&str, Ty)] = &[
     ("Random", Ty::Random),
     ("Exception", Ty::Exception),
     ("Uri", Ty::Uri),
+    ("HMACSHA1", Ty::Crypto(CryptoClass::HmacSha1)),
+    ("HMACSHA256", Ty::Crypto(CryptoClass::HmacSha256)),
+    ("HMACSHA384", Ty::Crypto(CryptoClass::HmacSha384)),
+    ("HMACSHA512", Ty::Crypto(CryptoClass::HmacSha512)),
+    ("SHA1", Ty::Crypto(CryptoClass::Sha1)),
+    ("SHA256", Ty::Crypto(CryptoClass::Sha256)),
+    ("SHA384", Ty::Crypto(CryptoClass::Sha384)),
+    ("SHA512", Ty::Crypto(CryptoClass::Sha512)),
+    ("MD5", Ty::Crypto(CryptoClass::Md5)),
+    ("Aes", Ty::Crypto(CryptoClass::Aes)),
+    ("SymmetricAlgorithm", Ty::Crypto(CryptoClass::Aes)),
+    ("Regex", Ty::Regex),
+    ("Match", Ty::Match),
+    ("Group", Ty::Match),
+    ("RegexOptions", Ty::Static(StaticClass::RegexOptions)),
     ("Math", Ty::Static(StaticClass::Math)),
     ("Convert", Ty::Static(StaticClass::Convert)),
     ("Encoding", Ty::Static(StaticClass::Encoding)),

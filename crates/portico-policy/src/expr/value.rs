@@ -7,6 +7,8 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use super::builtins::crypto::CryptoObj;
+pub use super::builtins::regex::RegexValue;
 use super::context::{CtxObj, Msg};
 use super::time::{DateTime, DateTimeOffset, TimeSpan};
 use super::types::Ty;
@@ -52,6 +54,10 @@ pub enum Value {
     Enum(&'static str, &'static str),
     /// `Encoding.UTF8` (and its siblings, which Portico treats alike for ASCII-safe text).
     Encoding(&'static str),
+    /// A hash, HMAC or AES object (`new HMACSHA256(key)`, `SHA256.Create()`, `Aes.Create()`).
+    Crypto(Arc<Mutex<CryptoObj>>),
+    /// A compiled `Regex`, a `Match`/`Group`, or a match's `Groups`.
+    Regex(RegexValue),
 }
 
 /// Whose headers or body a `Headers`/`Body` value reads.
@@ -268,6 +274,8 @@ impl Value {
             Value::Exception(_) => "Exception".into(),
             Value::Enum(t, _) => (*t).into(),
             Value::Encoding(_) => "Encoding".into(),
+            Value::Crypto(c) => lock(c).class.name().into(),
+            Value::Regex(r) => r.type_name().into(),
         }
     }
 }

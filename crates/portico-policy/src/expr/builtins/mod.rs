@@ -1,13 +1,15 @@
 //! The .NET surface expressions call, split by area: `strings`, `numbers` (Parse, Math,
 //! Convert), `encoding` (Base64, UTF-8, URI escaping, Guid), `time`, `json` (Newtonsoft), `seq`
 //! (arrays, lists, dictionaries, LINQ), `ctxobj` (context dictionaries, bodies, messages,
-//! certificates, JWT and Basic credentials). This module dispatches a member, call, indexer or
+//! certificates, JWT and Basic credentials), `crypto` (hashes, HMAC, AES) and `regex`. This module dispatches a member, call, indexer or
 //! `new` to the area that knows the receiver, and reports what is missing when none does.
 
+pub mod crypto;
 mod ctxobj;
 mod encoding;
 mod json;
 mod numbers;
+pub mod regex;
 mod seq;
 mod strings;
 mod time;
@@ -74,6 +76,7 @@ pub fn static_prop(ev: &mut Eval<'_>, ty: &Ty, name: &str) -> Result<Value, Eval
                 .unwrap_or(""),
         )),
         "Encoding" => Some(Value::Encoding("UTF8")),
+        "RegexOptions" => regex::static_prop(name),
         "string" if name == "Empty" => Some(Value::str("")),
         "Guid" if name == "Empty" => Some(Value::Guid(0)),
         _ => numbers::static_prop(class, name),
@@ -83,6 +86,14 @@ pub fn static_prop(ev: &mut Eval<'_>, ty: &Ty, name: &str) -> Result<Value, Eval
 
 pub fn call_static(ev: &mut Eval<'_>, ty: &Ty, call: &mut Call<'_>) -> Result<Value, EvalError> {
     let class = catalog::class_of(ty).unwrap_or("?");
+    let found = match ty {
+        Ty::Crypto(c) => crypto::static_call(*c, call)?,
+        Ty::Regex => regex::static_call(call)?,
+        _ => None,
+    };
+    if let Some(found) = found {
+        return Ok(found);
+    }
     let found = match class {
         "string" => strings::static_call(ev, call)?,
         "JObject" | "JArray" | "JToken" | "JsonConvert" => json::static_call(class, call)?,
@@ -110,6 +121,8 @@ pub fn get_member(ev: &mut Eval<'_>, v: &Value, name: &str) -> Result<Value, Eva
         Value::Json(_) | Value::JProperty(_) => json::member(v, name)?,
         Value::Array(_) | Value::Dict(_) | Value::Pair(_) => seq::member(v, name),
         Value::Exception(m) if name == "Message" => Some(Value::Str(m.clone())),
+        Value::Crypto(_) => crypto::member(v, name),
+        Value::Regex(_) => regex::member(v, name),
         _ => None,
     };
     found.ok_or_else(|| EvalError::msg(format!("{} has no member `{name}`", v.type_name())))
@@ -126,7 +139,12 @@ pub fn call_method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Result<
         Value::Int(_) | Value::Long(_) | Value::Double(_) | Value::Bool(_) | Value::Char(_) => {
             numbers::method(v, call)?
         }
+        Value::Array(_) if matches!(call.name, "Encrypt" | "Decrypt") => {
+            crypto::byte_method(v, call)?
+        }
         Value::Array(_) | Value::Dict(_) => seq::method(ev, v, call)?,
+        Value::Crypto(_) => crypto::method(v, call)?,
+        Value::Regex(_) => regex::method(v, call)?,
         Value::Ctx(_) | Value::Headers(_) | Value::Body(_) | Value::Certificate(_) => {
             ctxobj::method(ev, v, call)?
         }
@@ -164,6 +182,7 @@ pub fn index(ev: &mut Eval<'_>, v: &Value, idx: &[Value]) -> Result<Value, EvalE
         Value::Json(_) => json::index(v, i)?,
         Value::Array(_) | Value::Dict(_) => seq::index(v, i)?,
         Value::Ctx(_) | Value::Headers(_) => ctxobj::index(ev, v, i)?,
+        Value::Regex(_) => regex::index(v, i)?,
         _ => None,
     };
     found.ok_or_else(|| EvalError::msg(format!("{} cannot be indexed", v.type_name())))
@@ -186,6 +205,20 @@ pub fn set_index(ev: &mut Eval<'_>, v: &Value, idx: &[Value], new: Value) -> Res
     }
 }
 
+/// `obj.Name = value` and object initializers `new T { Name = value }`.
+pub fn set_member(v: &Value, name: &str, new: &Value) -> Result<(), EvalError> {
+    match v {
+        Value::Crypto(obj) => crypto::set_member(obj, name, new),
+        Value::Null => Err(EvalError::msg(format!(
+            "null reference: `{name}` was assigned on a null value"
+        ))),
+        other => Err(EvalError::msg(format!(
+            "{}.{name} cannot be assigned",
+            other.type_name()
+        ))),
+    }
+}
+
 pub fn construct(
     ev: &mut Eval<'_>,
     ty: &Ty,
@@ -197,6 +230,8 @@ pub fn construct(
         Ty::List(_) | Ty::Dictionary(..) => seq::construct(ty, args, init),
         Ty::DateTime | Ty::DateTimeOffset | Ty::TimeSpan => time::construct(ty, &args),
         Ty::Guid | Ty::Random | Ty::Uri | Ty::String => encoding::construct(ev, ty, &args),
+        Ty::Crypto(c) if c.is_hmac() => crypto::construct(*c, &args),
+        Ty::Regex => regex::construct(&args),
         Ty::Exception => Ok(Value::Exception(
             super::convert::to_string(args.first().unwrap_or(&Value::Null)).into(),
         )),
@@ -211,6 +246,8 @@ pub fn iterate(ev: &mut Eval<'_>, v: &Value) -> Result<Vec<Value>, EvalError> {
         Value::Json(_) => json::iterate(v),
         Value::Array(_) | Value::Dict(_) => Ok(seq::iterate(v)),
         Value::Ctx(_) | Value::Headers(_) => ctxobj::iterate(ev, v),
+        Value::Regex(_) => regex::iterate(v)
+            .ok_or_else(|| EvalError::msg(format!("{} cannot be enumerated", v.type_name()))),
         Value::Null => Err(EvalError::msg("null reference: cannot enumerate null")),
         other => Err(EvalError::msg(format!(
             "{} cannot be enumerated",

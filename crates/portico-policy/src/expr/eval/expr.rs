@@ -78,7 +78,12 @@ impl Eval<'_> {
                 builtins::index(self, &t, &idx)?
             }
             ExprKind::Call { .. } => self.call(e)?,
-            ExprKind::New { ty, args, init } => {
+            ExprKind::New {
+                ty,
+                args,
+                init,
+                props,
+            } => {
                 let vals = args
                     .iter()
                     .map(|a| self.eval(&a.expr))
@@ -87,7 +92,12 @@ impl Eval<'_> {
                 for g in init {
                     groups.push(self.eval_all(g)?);
                 }
-                builtins::construct(self, ty, vals, groups)?
+                let obj = builtins::construct(self, ty, vals, groups)?;
+                for (name, value) in props {
+                    let v = self.eval(value)?;
+                    builtins::set_member(&obj, name, &v).map_err(|e| e.at(value.at))?;
+                }
+                obj
             }
             ExprKind::Anonymous(members) => {
                 let mut map = serde_json::Map::new();
@@ -295,6 +305,12 @@ impl Eval<'_> {
                 let t = self.eval(target)?;
                 let idx = self.eval_all(args)?;
                 builtins::set_index(self, &t, &idx, v).map_err(|e| e.at(target.at))
+            }
+            ExprKind::Member {
+                target: obj, name, ..
+            } => {
+                let t = self.eval(obj)?;
+                builtins::set_member(&t, name, &v).map_err(|e| e.at(target.at))
             }
             _ => Err(EvalError::msg("this expression cannot be assigned to").at(target.at)),
         }

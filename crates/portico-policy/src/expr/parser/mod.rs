@@ -1,6 +1,6 @@
 //! The parser: tokens → syntax tree. This module holds the token cursor, type syntax and the
 //! entry points; `stmt` parses statement blocks and `expr` parses expressions. Constructs
-//! Portico refuses (local functions, `using`, `lock`, …) are refused here, by name, with the
+//! Portico refuses (local functions, `lock`, `switch`, …) are refused here, by name, with the
 //! offset of the construct.
 
 mod expr;

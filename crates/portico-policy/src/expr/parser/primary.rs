@@ -227,7 +227,19 @@ impl Parser<'_> {
                 }
             }
         }
-        Ok(node(ExprKind::New { ty, args, init }, at))
+        let props = object_initializer(&mut init).map_err(|offset| ExprError {
+            offset,
+            message: "an initializer sets either properties (`{ Key = … }`) or collection items, not both".into(),
+        })?;
+        Ok(node(
+            ExprKind::New {
+                ty,
+                args,
+                init,
+                props,
+            },
+            at,
+        ))
     }
 
     fn array_items(&mut self) -> Result<Vec<Expr>, ExprError> {
@@ -242,6 +254,35 @@ impl Parser<'_> {
         }
         Ok(items)
     }
+}
+
+/// Splits `{ Name = value, … }` (an object initializer) from collection items: when every entry
+/// is a plain assignment to a bare name, they are property settings. Mixing both is refused
+/// (the `Err` is the offset of the first offending entry).
+fn object_initializer(init: &mut Vec<Vec<Expr>>) -> Result<Vec<(String, Expr)>, usize> {
+    let is_prop = |g: &Vec<Expr>| {
+        matches!(g.as_slice(), [Expr { kind: ExprKind::Assign { op: None, target, .. }, .. }]
+            if matches!(target.kind, ExprKind::Name(_)))
+    };
+    if !init.iter().any(is_prop) {
+        return Ok(Vec::new());
+    }
+    if let Some(g) = init.iter().find(|g| !is_prop(g)) {
+        return Err(g.first().map_or(0, |e| e.at));
+    }
+    let mut props = Vec::new();
+    for mut g in init.drain(..) {
+        if let Some(Expr {
+            kind: ExprKind::Assign { target, value, .. },
+            ..
+        }) = g.pop()
+        {
+            if let ExprKind::Name(name) = target.kind {
+                props.push((name, *value));
+            }
+        }
+    }
+    Ok(props)
 }
 
 /// The C# type of an integer literal: `int` when it fits, else `long`.

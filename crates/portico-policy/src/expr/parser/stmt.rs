@@ -1,6 +1,6 @@
 //! Statements of `@{ … }` blocks: declarations (`var`, typed, `const`), `if`/`else`, `while`,
 //! `do`, `for`, `foreach`, `return`, `break`, `continue`, `throw`, `try`/`catch`/`finally`,
-//! `checked`/`unchecked` blocks and expression statements.
+//! `checked`/`unchecked` blocks, `using` and expression statements.
 
 use super::super::ast::{Catch, Declarator, Stmt, StmtKind};
 use super::super::lexer::Tok;
@@ -10,10 +10,6 @@ use super::Parser;
 
 /// Statements Portico refuses, with the reason given to the user.
 const REFUSED: &[(&str, &str)] = &[
-    (
-        "using",
-        "`using` blocks are not supported (no disposable objects exist in Portico expressions)",
-    ),
     (
         "lock",
         "`lock` is not supported (expressions run single-threaded)",
@@ -95,6 +91,7 @@ impl Parser<'_> {
                     return Ok(StmtKind::Throw(value));
                 }
                 "try" => return self.try_stmt(),
+                "using" => return self.using_stmt(),
                 "checked" | "unchecked" if self.is_at(1, "{") => {
                     self.bump();
                     self.bump();
@@ -248,6 +245,24 @@ impl Parser<'_> {
             catch,
             finally,
         })
+    }
+
+    /// `using (var x = …) stmt` and `using var x = …;`. The objects Portico creates hold nothing
+    /// to release, so `using` is plain scoping: the declaration is visible in its body only.
+    fn using_stmt(&mut self) -> Result<StmtKind, ExprError> {
+        self.bump();
+        let parenthesized = self.eat("(");
+        let at = self.at();
+        let decl = self.declaration()?.ok_or_else(|| {
+            self.error("Portico supports `using (var name = …)` and `using var name = …;` only")
+        })?;
+        if !parenthesized {
+            self.expect(";")?;
+            return Ok(decl);
+        }
+        self.expect(")")?;
+        let body = self.statement()?;
+        Ok(StmtKind::Block(vec![Stmt { kind: decl, at }, body]))
     }
 
     /// `Type name [= init], name2 [= init]` when the tokens start a declaration; `None` (and
