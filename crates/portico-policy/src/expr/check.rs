@@ -3,12 +3,12 @@
 //! argument counts against the catalogue; and rejects what Portico does not run, each time with
 //! the offset of the offending text and what to write instead.
 
-use super::ast::{Arg, BinOp, Expr, ExprKind, InterpPart, LambdaBody, Program, Stmt, StmtKind};
+use super::ast::{Arg, Expr, ExprKind, InterpPart, LambdaBody, Program, Stmt, StmtKind};
 use super::builtins::{crypto, regex};
 use super::catalog::{self, MANY};
 use super::context::CtxObj;
 use super::ctx_members::{self, CtxMember};
-use super::types::{self, StaticClass, Ty};
+use super::types::{self, Ty};
 use super::ExprError;
 
 /// What the checker knows statically about an expression's value.
@@ -274,7 +274,7 @@ impl Checker {
                 self.args(args)?;
                 if *ty == Ty::Regex {
                     if let Some(pattern) = args.first() {
-                        regex_literal(&pattern.expr, args.get(1).map(|a| &a.expr))?;
+                        regex::check_literal(&pattern.expr, args.get(1).map(|a| &a.expr))?;
                     }
                 }
                 for (name, value) in props {
@@ -486,7 +486,7 @@ impl Checker {
                             // The pattern follows the input; `Replace` has its replacement
                             // before the options.
                             let opts = if name == "Replace" { 3 } else { 2 };
-                            regex_literal(&args[1].expr, args.get(opts).map(|a| &a.expr))?;
+                            regex::check_literal(&args[1].expr, args.get(opts).map(|a| &a.expr))?;
                         }
                         Ok(st)
                     }
@@ -512,39 +512,6 @@ impl Checker {
                 ))),
             },
         }
-    }
-}
-
-/// Compiles a regex pattern written as a string literal now, so an unsupported pattern is a
-/// compile error and the compiled program is cached before the first request. Options are
-/// taken into account when they are constants (`RegexOptions.A | RegexOptions.B`).
-fn regex_literal(pattern: &Expr, options: Option<&Expr>) -> Result<(), ExprError> {
-    let ExprKind::Lit(super::value::Value::Str(p)) = &pattern.kind else {
-        return Ok(());
-    };
-    let Some(opts) = options.map_or(Some(0), const_options) else {
-        return Ok(());
-    };
-    regex::compile(p, opts)
-        .map(drop)
-        .map_err(|message| err(pattern.at, message))
-}
-
-fn const_options(e: &Expr) -> Option<i32> {
-    match &e.kind {
-        ExprKind::Member { target, name, .. }
-            if matches!(
-                target.kind,
-                ExprKind::Type(Ty::Static(StaticClass::RegexOptions))
-            ) =>
-        {
-            regex::OPTIONS
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| *v)
-        }
-        ExprKind::Binary(BinOp::BitOr, a, b) => Some(const_options(a)? | const_options(b)?),
-        _ => None,
     }
 }
 

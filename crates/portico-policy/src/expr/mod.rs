@@ -19,26 +19,32 @@
 //! casts `(T)x`, `is T`, `is T name`, `is null`, `is not null`, `as T`, `typeof`, `default(T)`,
 //! member access, method calls with generic arguments (`GetValueOrDefault<string>(…)`,
 //! `As<JObject>(…)`, `Value<int>(…)`), named arguments (`preserveContent: true`), `out var x`,
-//! indexers, `new T(…)` with collection initializers, `new[] { … }`, `new T[n]`,
+//! indexers, `new T(…)` with collection initializers, object initializers for the settable
+//! properties below (`new HMACSHA256 { Key = bytes }`), `new[] { … }`, `new T[n]`,
 //! `new T[] { … }`, anonymous objects `new { a = 1 }` (they become JObjects), and lambdas
 //! `x => …` / `(a, b) => { … }` as arguments of LINQ-style methods only.
 //!
 //! **Statements** (in `@{ … }`, which must `return` a value): `var` and typed declarations
 //! (`string s = …;`, `const`), expression statements, `if`/`else`, `while`, `do`, `for`,
 //! `foreach`, `break`, `continue`, `return`, `throw`, `try`/`catch (Exception e)`/`finally`,
-//! `checked`/`unchecked` blocks.
+//! `checked`/`unchecked` blocks, `using (var x = …) …` and `using var x = …;` (plain scopes:
+//! Portico's objects hold nothing to dispose, and `Dispose()` does nothing).
 //!
-//! **Refused with a compile error naming the construct:** local functions, `using`, `lock`,
-//! `switch`, `goto`, `yield`, `await`, `ref`/`in` arguments, exception filters, object
-//! initializers, types and methods not listed below (e.g. `HMACSHA256`, `XDocument`, `Regex`,
-//! `X509Certificate2` construction), calling a non-method (`MatchedParameters("x")`).
+//! **Refused with a compile error naming the construct:** local functions, `lock`, `switch`,
+//! `goto`, `yield`, `await`, `ref`/`in` arguments, exception filters, object initializers of
+//! other properties, assigning properties other than `Key`/`IV`, types and methods not listed
+//! below (e.g. `XDocument`, `XmlReader`, `RSA`, `X509Certificate2` construction), calling a
+//! non-method (`MatchedParameters("x")`).
 //!
 //! **Types** (casts, declarations, generic arguments): `object string bool char byte short int
 //! uint long ulong float double decimal` (and their .NET names), `DateTime DateTimeOffset
 //! TimeSpan Guid JToken JObject JArray JProperty JValue Jwt BasicAuthCredentials IResponse
-//! IRequest IMessage X509Certificate2 Random Exception Uri`, `T[]`, `T?`, `List<T>`,
-//! `Dictionary<K, V>`, `KeyValuePair<K, V>`, `IEnumerable<T>`. Namespaces (`System.`,
-//! `System.Text.`, `Newtonsoft.Json.Linq.`, …) may be written and are ignored.
+//! IRequest IMessage X509Certificate2 Random Exception Uri HMACSHA1 HMACSHA256 HMACSHA384
+//! HMACSHA512 SHA1 SHA256 SHA384 SHA512 MD5 Aes SymmetricAlgorithm Regex Match Group
+//! RegexOptions`, `T[]`, `T?`, `List<T>`, `Dictionary<K, V>`, `KeyValuePair<K, V>`,
+//! `IEnumerable<T>`. Namespaces (`System.`, `System.Text.`, `System.Security.Cryptography.`,
+//! `System.Text.RegularExpressions.`, `Newtonsoft.Json.Linq.`, …) may be written and are
+//! ignored.
 //!
 //! **`context`** (read lazily through [`Context`]; members are checked at compile time):
 //! `Request` (`Method`, `Url`, `OriginalUrl`, `Headers`, `Body`, `IpAddress`,
@@ -97,12 +103,39 @@
 //! `Array.IndexOf`, `Array.Copy`, `Enumerable.Range`. `x.ToString()` and `x.Equals(y)` on
 //! anything.
 //!
+//! **Cryptography** (aws-lc-rs; MD5 from RustCrypto): `new HMACSHA256([key])` (and `HMACSHA1`,
+//! `HMACSHA384`, `HMACSHA512`; without a key a random one, as .NET), `Key` (get and set),
+//! `ComputeHash(byte[])`, `HashSize`, static `HMACSHA256.HashData(key, data)`;
+//! `SHA256.Create()` (and `SHA1`, `SHA384`, `SHA512`, `MD5`) with `ComputeHash`, static
+//! `SHA256.HashData(data)`; `Aes.Create()` (random 256-bit `Key` and `IV`, both settable and
+//! checked: 16/24/32-byte keys, 16-byte IVs), `EncryptCbc(data, iv)`, `DecryptCbc(data, iv)`.
+//! APIM's `byte[].Encrypt(alg, key, iv)`, `Encrypt(SymmetricAlgorithm[, key, iv])` and the same
+//! `Decrypt` run AES in CBC mode with PKCS7 padding (APIM's defaults); `alg` is `"Aes"` or
+//! `"Rijndael"` (also with `System.Security.Cryptography.`, `…Managed`), anything else (`DES`,
+//! `TripleDES`, …) is a run-time error, as is a wrong key or IV size or bad padding. Errors
+//! never quote keys, IVs or data.
+//!
+//! **Regular expressions** (the `regex` crate): `Regex.IsMatch(input, pattern[, options])`,
+//! `Match`, `Matches` (an array of matches), `Split`, `Replace(input, pattern, replacement[,
+//! options])`, `Regex.Escape`; `new Regex(pattern[, options])` with `IsMatch`, `Match`,
+//! `Matches`, `Replace(input, replacement)`, `Split`; a `Match` or `Group` has `Success`,
+//! `Value`, `Index`, `Length`, `Name`, and a match `Groups[n]`/`Groups["name"]` (a missing
+//! group is unsuccessful with value `""`, never null) and `Groups.Count`. `RegexOptions.None`,
+//! `IgnoreCase`, `Multiline`, `Singleline`, `IgnorePatternWhitespace`, `Compiled`,
+//! `CultureInvariant`, combined with `|`. Replacements use `$1`, `${name}`, `$&`, `$$`.
+//!
 //! **Semantics worth knowing.** `==` compares strings, numbers, dates and a JValue by value;
 //! objects by reference. A JSON token missing from its object reads as `null`. Strings count
 //! characters, not UTF-16 units. Every evaluation has a step budget
 //! ([`Context::step_budget`], default [`DEFAULT_STEP_BUDGET`]) and strings and arrays have size
 //! caps, so no expression can run away; a budget overrun cannot be caught by `catch`. Runtime
 //! failures (null reference, bad cast, parse failure, missing key, budget) are [`EvalError`]s.
+//! Regular expressions match in linear time, so .NET constructs that need backtracking
+//! (look-ahead/behind, backreferences, atomic groups) are refused; a pattern written as a
+//! string literal is compiled (or refused) when the policy loads, others when first used, and
+//! compiled patterns are bounded to 1 MiB and cached. Unlike .NET, groups are numbered in
+//! order of their opening parenthesis whether named or not, and `$` matches only at the very
+//! end (or at line ends with `Multiline`).
 
 mod ast;
 mod builtins;

@@ -15,9 +15,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ::regex::{Regex, RegexBuilder};
 
+use super::super::ast::{BinOp, Expr, ExprKind};
 use super::super::convert::{need_i64, need_str};
-use super::super::error::EvalError;
-use super::super::types::Ty;
+use super::super::error::{EvalError, ExprError};
+use super::super::types::{StaticClass, Ty};
 use super::super::value::{lock, Value};
 use super::{Call, MAX_ITEMS};
 
@@ -130,6 +131,37 @@ pub fn compile(pattern: &str, options: i32) -> Result<Arc<Regex>, String> {
     }
     cache.insert(key, re.clone());
     Ok(re)
+}
+
+/// Compiles a regex pattern written as a string literal now, so an unsupported pattern is a
+/// compile error and the compiled program is cached before the first request. Options are
+/// taken into account when they are constants (`RegexOptions.A | RegexOptions.B`).
+pub fn check_literal(pattern: &Expr, options: Option<&Expr>) -> Result<(), ExprError> {
+    let ExprKind::Lit(Value::Str(p)) = &pattern.kind else {
+        return Ok(());
+    };
+    let Some(opts) = options.map_or(Some(0), const_options) else {
+        return Ok(());
+    };
+    compile(p, opts).map(drop).map_err(|message| ExprError {
+        offset: pattern.at,
+        message,
+    })
+}
+
+fn const_options(e: &Expr) -> Option<i32> {
+    match &e.kind {
+        ExprKind::Member { target, name, .. }
+            if matches!(
+                target.kind,
+                ExprKind::Type(Ty::Static(StaticClass::RegexOptions))
+            ) =>
+        {
+            OPTIONS.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+        }
+        ExprKind::Binary(BinOp::BitOr, a, b) => Some(const_options(a)? | const_options(b)?),
+        _ => None,
+    }
 }
 
 /// `RegexOptions.IgnoreCase`, …
@@ -352,13 +384,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replacement_syntax_follows_dotnet() {
-        assert_eq!(replacement_syntax("$1a"), "${1}a");
-        assert_eq!(replacement_syntax("$&-$$-${n}-$x"), "${0}-$$-${n}-$$x");
-    }
-
-    #[test]
-    fn patterns_are_cached() {
+    fn replacements_follow_dotnet_and_patterns_are_cached() {
+        assert_eq!(
+            replacement_syntax("$1a$&-$$-${n}-$x"),
+            "${1}a${0}-$$-${n}-$$x"
+        );
         let a = compile("ab+c", 1).unwrap();
         let b = compile("ab+c", 1).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
