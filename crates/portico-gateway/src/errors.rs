@@ -33,6 +33,9 @@ pub enum GatewayError {
     PayloadTooLarge,
     /// The client broke off while sending a body a policy needed.
     BadRequestBody,
+    /// A policy refused the request with the status and message it was configured with
+    /// (`validate-jwt`'s `failed-validation-httpcode` and `-error-message`).
+    PolicyRefused { status: StatusCode, message: String },
 }
 
 impl GatewayError {
@@ -49,6 +52,7 @@ impl GatewayError {
             Self::PolicyFailed => StatusCode::INTERNAL_SERVER_ERROR,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequestBody => StatusCode::BAD_REQUEST,
+            Self::PolicyRefused { status, .. } => *status,
         }
     }
 
@@ -66,6 +70,7 @@ impl GatewayError {
             Self::PolicyFailed => "Internal server error".into(),
             Self::PayloadTooLarge => format!("The request body is larger than the {} MiB a policy may buffer.", crate::policy::BODY_CAP / (1024 * 1024)),
             Self::BadRequestBody => "The request body could not be read.".into(),
+            Self::PolicyRefused { message, .. } => message.clone(),
         }
     }
 
@@ -94,6 +99,7 @@ impl GatewayError {
             Self::PolicyFailed => "policy_error",
             Self::PayloadTooLarge => "body_too_large",
             Self::BadRequestBody => "request_body_broken",
+            Self::PolicyRefused { .. } => "policy_refused",
         }
     }
 

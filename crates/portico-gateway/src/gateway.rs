@@ -42,6 +42,12 @@ impl Default for GatewayOptions {
 pub struct Shared {
     pub runtime: ArcSwapOption<Runtime>,
     pub upstreams: Upstreams,
+    /// The policies' internal cache: outlives configuration changes, like the pools.
+    pub cache: crate::policy::cache::Cache,
+    /// Rate-limit and quota counts: outlive configuration changes.
+    pub counters: Arc<dyn crate::policy::counters::CounterStore>,
+    /// `limit-concurrency` in-flight counts.
+    pub concurrency: crate::policy::concurrency::Concurrency,
     pub telemetry: Arc<Telemetry>,
     pub trusted_proxies: TrustedProxies,
     pub backend_timeout: Duration,
@@ -73,6 +79,9 @@ impl Gateway {
             shared: Arc::new(Shared {
                 runtime: ArcSwapOption::empty(),
                 upstreams,
+                cache: crate::policy::cache::Cache::new(crate::policy::cache::CACHE_CAPACITY),
+                counters: Arc::new(crate::policy::counters::LocalCounters::default()),
+                concurrency: Default::default(),
                 telemetry: Arc::new(Telemetry {
                     metrics: Metrics::new(),
                     access_log,

@@ -53,6 +53,16 @@ fn allowed(policy: &Policy) -> &'static [Section] {
         Policy::RewriteUri(_) => &[Inbound],
         Policy::ForwardRequest(_) => &[Backend],
         Policy::MockResponse(_) => &[Inbound, Outbound, OnError],
+        Policy::RateLimit(_)
+        | Policy::RateLimitByKey(_)
+        | Policy::Quota(_)
+        | Policy::QuotaByKey(_)
+        | Policy::CheckHeader(_)
+        | Policy::IpFilter(_)
+        | Policy::Cors(_)
+        | Policy::AuthenticationBasic(_) => &[Inbound],
+        Policy::ValidateJwt(_) | Policy::CacheLookup(_) => &[Inbound],
+        Policy::CacheStore(_) => &[Outbound],
         _ => &Section::ALL,
     }
 }

@@ -89,7 +89,7 @@ fn collects_every_error() {
     let xml = r#"<policies>
   <inbound>
     <set-status />
-    <rate-limit calls="5" renewal-period="60" />
+    <xml-to-json kind="direct" apply="always" />
     <frobnicate />
     <forward-request />
     <set-variable name="x" value="1" colour="red" />
@@ -99,7 +99,7 @@ fn collects_every_error() {
     let got = messages(xml);
     let expected = [
         "line 3, column 5: <set-status>: the code attribute is required",
-        "line 4, column 5: <rate-limit>: not supported by Portico yet",
+        "line 4, column 5: <xml-to-json>: not supported by Portico yet",
         "line 5, column 5: <frobnicate>: unknown policy",
         "line 6, column 5: <forward-request>: not allowed in <inbound>: APIM allows it in <backend>",
         "line 7, column 38: <set-variable>: unknown attribute colour: expected name, value",

@@ -94,6 +94,8 @@ pub async fn run(
         variables: Vec::new(),
         response: None,
         last_error: None,
+        cache_miss: None,
+        after: None,
         upgrade,
     };
     let run = Run {

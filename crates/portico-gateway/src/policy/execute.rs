@@ -57,10 +57,12 @@ impl Run<'_, '_> {
 
     /// Runs the pipeline and produces the answer.
     pub async fn run(mut self, plan: &Plan) -> Response<ResponseBody> {
-        match self.main(plan).await {
+        let response = match self.main(plan).await {
             Ok(()) => self.respond(),
             Err((failure, site)) => self.on_error(plan, failure, &site).await,
-        }
+        };
+        self.commit_after().await;
+        response
     }
 
     async fn main(&mut self, plan: &Plan) -> Result<(), Failed> {
@@ -79,7 +81,11 @@ impl Run<'_, '_> {
     }
 
     /// Runs one section's steps in order, descending into the branch a `<choose>` picks.
-    async fn section(&mut self, section: Section, steps: &[Step]) -> Result<Flow, Failed> {
+    pub(super) async fn section(
+        &mut self,
+        section: Section,
+        steps: &[Step],
+    ) -> Result<Flow, Failed> {
         let mut stack: SmallVec<[std::slice::Iter<'_, Step>; 4]> = SmallVec::new();
         stack.push(steps.iter());
         while let Some(top) = stack.last_mut() {
@@ -99,6 +105,28 @@ impl Run<'_, '_> {
                     }
                 }
                 Action::Forward(f) => self.forward(Some(f)).await.map_err(failed)?,
+                Action::Traffic(t) => {
+                    if self.traffic(t, &step.site).await.map_err(failed)? == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                Action::Block(b) => {
+                    if self.block(b, section, &step.site).await? == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                Action::SendRequest(_)
+                | Action::SendOneWay(_)
+                | Action::CacheLookupValue(_)
+                | Action::CacheStoreValue(_)
+                | Action::CacheRemoveValue(_)
+                | Action::ValidateJwt(_)
+                | Action::CacheLookup(_)
+                | Action::CacheStore(_) => {
+                    if self.dispatch(&step.action, section).await.map_err(failed)? == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
+                }
                 action => {
                     if self.apply(action, section, &step.site).map_err(failed)? == Flow::Stop {
                         return Ok(Flow::Stop);
@@ -141,7 +169,7 @@ impl Run<'_, '_> {
 
     /// Answers a failure: on-error when there is one, else the failure's own answer.
     async fn on_error(
-        mut self,
+        &mut self,
         plan: &Plan,
         failure: Failure,
         site: &Site,
@@ -171,6 +199,7 @@ impl Run<'_, '_> {
 
     /// The response as the pipeline left it.
     fn respond(&mut self) -> Response<ResponseBody> {
+        self.settle_after();
         let Some(r) = self.st.response.take() else {
             // A backend section that never forwarded, and nothing answered.
             return Response::new(ResponseBody::empty());
@@ -188,6 +217,7 @@ impl Run<'_, '_> {
         {
             resp.extensions_mut().insert(reason);
         }
+        self.after_headers(resp.headers_mut());
         resp
     }
 }

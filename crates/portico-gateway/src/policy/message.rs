@@ -101,9 +101,18 @@ impl Run<'_, '_> {
             Action::EmitMetric(m) => self.emit_metric(m)?,
             Action::RewriteUri(r) => self.rewrite_uri(r)?,
             Action::SetBackend(b) => self.set_backend(b)?,
-            Action::Choose { .. } | Action::Forward(_) => {
+            Action::Choose { .. } | Action::Forward(_) | Action::Traffic(_) | Action::Block(_) => {
                 unreachable!("the section walker runs these")
             }
+            // The call, cache and JWT policies go through `dispatch`.
+            Action::SendRequest(_)
+            | Action::SendOneWay(_)
+            | Action::CacheLookupValue(_)
+            | Action::CacheStoreValue(_)
+            | Action::CacheRemoveValue(_)
+            | Action::ValidateJwt(_)
+            | Action::CacheLookup(_)
+            | Action::CacheStore(_) => unreachable!("the section walker dispatches these"),
         }
         Ok(Flow::Next)
     }
@@ -122,7 +131,10 @@ impl Run<'_, '_> {
             .collect()
     }
 
-    fn header_args(&mut self, h: &SetHeader) -> Result<(HeaderName, Vec<String>), Failure> {
+    pub(super) fn header_args(
+        &mut self,
+        h: &SetHeader,
+    ) -> Result<(HeaderName, Vec<String>), Failure> {
         let name = text(&h.name, &mut self.cx())?;
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             Failure::policy("InvalidValue", format!("`{name}` is not a header name"))
@@ -141,7 +153,7 @@ impl Run<'_, '_> {
         Ok((status, reason))
     }
 
-    fn body_text(&mut self, b: &SetBody) -> Result<Bytes, Failure> {
+    pub(super) fn body_text(&mut self, b: &SetBody) -> Result<Bytes, Failure> {
         Ok(Bytes::from(text(&b.body, &mut self.cx())?.into_owned()))
     }
 

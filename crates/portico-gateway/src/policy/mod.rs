@@ -10,21 +10,34 @@
 //! [`query`] (exists-action rules), [`body`] (buffering with a cap), [`eval`] (templates and
 //! typed attributes), [`failure`] (runtime errors and `context.LastError`).
 
+mod access;
+mod after;
+mod blocks;
 pub mod body;
+pub mod cache;
 pub mod compile;
+pub mod concurrency;
 pub mod context;
+pub mod counters;
+mod dispatch;
 pub mod entry;
 pub mod eval;
 pub mod execute;
 pub mod failure;
 pub mod headers;
 pub mod info;
+mod jwt;
 mod message;
 mod observe;
+mod outcall;
 pub mod plan;
 pub mod query;
 mod routing;
+mod send;
 pub mod state;
+mod throttle;
+mod traffic;
+mod walk;
 
 pub use body::BODY_CAP;
 pub use compile::{compile, ApiPolicies, RoutePlans};

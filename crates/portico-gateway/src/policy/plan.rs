@@ -5,6 +5,9 @@
 
 use crate::runtime::BackendTarget;
 use portico_policy::policies::{
+    CacheLookup, CacheLookupValue, CacheStore, CacheStoreValue, CallRequest, SendRequest,
+}; // call, cache and JWT policies
+use portico_policy::policies::{
     EmitMetric, FindAndReplace, ForwardRequest, MockResponse, ReturnResponse, RewriteUri, SetBody,
     SetHeader, SetStatus, SetVariable, Trace,
 };
@@ -83,6 +86,18 @@ pub enum Action {
     FindAndReplace(FindAndReplace),
     Trace(Trace),
     EmitMetric(EmitMetric),
+    /// Throttling and access policies (`traffic`).
+    Traffic(Box<super::traffic::Traffic>),
+    /// `limit-concurrency`, `retry` and `wait`, with the steps inside them.
+    Block(Box<super::traffic::Block>),
+    SendRequest(SendRequest),
+    SendOneWay(CallRequest),
+    CacheLookupValue(CacheLookupValue),
+    CacheStoreValue(CacheStoreValue),
+    CacheRemoveValue(Template),
+    ValidateJwt(Arc<super::jwt::JwtCheck>),
+    CacheLookup(CacheLookup),
+    CacheStore(CacheStore),
 }
 
 /// A `set-backend-service` target.
@@ -217,6 +232,29 @@ fn lower_node(
         Policy::FindAndReplace(f) => Action::FindAndReplace(f.clone()),
         Policy::Trace(t) => Action::Trace(t.clone()),
         Policy::EmitMetric(m) => Action::EmitMetric(m.clone()),
+        Policy::SendRequest(s) => Action::SendRequest(s.clone()),
+        Policy::SendOneWayRequest(r) => Action::SendOneWay(r.clone()),
+        Policy::CacheLookupValue(v) => Action::CacheLookupValue(v.clone()),
+        Policy::CacheStoreValue(v) => Action::CacheStoreValue(v.clone()),
+        Policy::CacheRemoveValue(k) => Action::CacheRemoveValue(k.clone()),
+        Policy::ValidateJwt(j) => {
+            Action::ValidateJwt(Arc::new(super::jwt::JwtCheck::new(j).map_err(at)?))
+        }
+        Policy::CacheLookup(c) => Action::CacheLookup(c.clone()),
+        Policy::CacheStore(c) => Action::CacheStore(c.clone()),
+        p @ (Policy::RateLimit(_)
+        | Policy::RateLimitByKey(_)
+        | Policy::Quota(_)
+        | Policy::QuotaByKey(_)
+        | Policy::LimitConcurrency(_)
+        | Policy::CheckHeader(_)
+        | Policy::IpFilter(_)
+        | Policy::Cors(_)
+        | Policy::AuthenticationBasic(_)
+        | Policy::Retry(_)
+        | Policy::Wait(_)) => super::traffic::lower(p, &path, |nodes, prefix| {
+            lower_list(nodes, section, prefix, backends)
+        })?,
         Policy::Base | Policy::IncludeFragment(_) => {
             return Err(at("left in a composed pipeline (a composition bug)".into()))
         }
@@ -310,6 +348,25 @@ fn own_exprs<'p>(p: &'p Policy, out: &mut Vec<&'p Expr>) {
             param_expr(&m.value, out);
         }
         Policy::Base | Policy::IncludeFragment(_) | Policy::MockResponse(_) => {}
+        Policy::RateLimit(_)
+        | Policy::RateLimitByKey(_)
+        | Policy::Quota(_)
+        | Policy::QuotaByKey(_)
+        | Policy::LimitConcurrency(_)
+        | Policy::CheckHeader(_)
+        | Policy::IpFilter(_)
+        | Policy::Cors(_)
+        | Policy::AuthenticationBasic(_)
+        | Policy::Retry(_)
+        | Policy::Wait(_) => super::traffic::exprs(p, out),
+        Policy::SendRequest(_)
+        | Policy::SendOneWayRequest(_)
+        | Policy::CacheLookupValue(_)
+        | Policy::CacheStoreValue(_)
+        | Policy::CacheRemoveValue(_)
+        | Policy::ValidateJwt(_)
+        | Policy::CacheLookup(_)
+        | Policy::CacheStore(_) => super::walk::exprs(p, out),
     }
 }
 
@@ -343,6 +400,7 @@ fn own_secret(p: &Policy) -> bool {
             r.headers.iter().any(|h| h.values.iter().any(lit))
                 || r.body.as_ref().is_some_and(|b| lit(&b.body))
         }
-        _ => false,
+        p if super::traffic::is_traffic(p) => super::traffic::secret(p),
+        _ => super::walk::secret(p),
     }
 }

@@ -108,6 +108,10 @@ pub struct RequestState {
     pub variables: Vec<(String, Value)>,
     pub response: Option<ResponseState>,
     pub last_error: Option<LastError>,
+    /// The key a `cache-lookup` missed, for `cache-store` to fill.
+    pub cache_miss: Option<Box<super::cache::Pending>>,
+    /// What traffic policies left for the end of the request (`after`).
+    pub after: Option<Box<super::after::After>>,
     /// The client's side of a protocol switch, when it asked for one.
     pub upgrade: Option<OnUpgrade>,
 }

@@ -2,20 +2,10 @@
 //! yet, so that they are refused as "not supported" rather than "unknown".
 
 const NOT_YET: &[&str] = &[
-    // Rate limiting and quotas.
-    "rate-limit",
-    "rate-limit-by-key",
-    "quota",
-    "quota-by-key",
-    "limit-concurrency",
     // Authentication and authorization.
-    "validate-jwt",
     "validate-azure-ad-token",
     "validate-client-certificate",
     "validate-odata-request",
-    "check-header",
-    "ip-filter",
-    "authentication-basic",
     "authentication-certificate",
     "authentication-managed-identity",
     "get-authorization-context",
@@ -26,18 +16,9 @@ const NOT_YET: &[&str] = &[
     "validate-status-code",
     "validate-graphql-request",
     // Cross-domain.
-    "cors",
     "cross-domain",
     "jsonp",
-    // Caching.
-    "cache-lookup",
-    "cache-store",
-    "cache-lookup-value",
-    "cache-store-value",
-    "cache-remove-value",
     // External calls, logging and integration.
-    "send-request",
-    "send-one-way-request",
     "send-service-bus-message",
     "log-to-eventhub",
     "proxy",
@@ -49,8 +30,6 @@ const NOT_YET: &[&str] = &[
     "sql-data-source",
     "cosmosdb-data-source",
     // Flow and transformation not yet done.
-    "retry",
-    "wait",
     "json-to-xml",
     "xml-to-json",
     "xsl-transform",

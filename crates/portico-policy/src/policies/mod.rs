@@ -3,15 +3,29 @@
 //! Parsing of each area lives in its own module; this one dispatches by element name and
 //! refuses, by name, everything else.
 
+mod access;
+mod blocks;
+mod cache;
+mod calls;
 mod flow;
+mod jwt;
 mod known;
+mod limits;
 mod message;
 mod observe;
 mod routing;
 
 use std::sync::Arc;
 
+pub use access::{AnyOr, AuthenticationBasic, CheckHeader, Cors, IpFilter, IpSpan};
+pub use blocks::{Retry, Wait};
+pub use cache::{CacheLookup, CacheLookupValue, CacheStore, CacheStoreValue, DownstreamCaching};
+pub use calls::{CallRequest, SendMode, SendRequest};
 pub use flow::{Choose, IncludeFragment, ReturnResponse, When};
+pub use jwt::{RequiredClaim, SigningKey, TokenSource, ValidateJwt};
+pub use limits::{
+    KeyedLimit, Limit, LimitConcurrency, LimitOutputs, Quota, RateLimit, ScopedLimit,
+};
 pub use message::{
     ExistsAction, FindAndReplace, MockResponse, SetBody, SetHeader, SetQueryParameter, SetStatus,
     SetVariable, XsiNil,
@@ -56,6 +70,26 @@ pub enum Policy {
     FindAndReplace(FindAndReplace),
     Trace(Trace),
     EmitMetric(EmitMetric),
+    RateLimit(RateLimit),
+    RateLimitByKey(KeyedLimit),
+    Quota(Quota),
+    QuotaByKey(KeyedLimit),
+    LimitConcurrency(LimitConcurrency),
+    CheckHeader(CheckHeader),
+    IpFilter(IpFilter),
+    Cors(Cors),
+    AuthenticationBasic(AuthenticationBasic),
+    Retry(Retry),
+    Wait(Wait),
+    SendRequest(SendRequest),
+    SendOneWayRequest(CallRequest),
+    CacheLookupValue(CacheLookupValue),
+    CacheStoreValue(CacheStoreValue),
+    /// `<cache-remove-value key>`.
+    CacheRemoveValue(Template),
+    ValidateJwt(Box<ValidateJwt>),
+    CacheLookup(CacheLookup),
+    CacheStore(CacheStore),
 }
 
 impl Policy {
@@ -79,6 +113,25 @@ impl Policy {
             Policy::FindAndReplace(_) => "find-and-replace",
             Policy::Trace(_) => "trace",
             Policy::EmitMetric(_) => "emit-metric",
+            Policy::RateLimit(_) => "rate-limit",
+            Policy::RateLimitByKey(_) => "rate-limit-by-key",
+            Policy::Quota(_) => "quota",
+            Policy::QuotaByKey(_) => "quota-by-key",
+            Policy::LimitConcurrency(_) => "limit-concurrency",
+            Policy::CheckHeader(_) => "check-header",
+            Policy::IpFilter(_) => "ip-filter",
+            Policy::Cors(_) => "cors",
+            Policy::AuthenticationBasic(_) => "authentication-basic",
+            Policy::Retry(_) => "retry",
+            Policy::Wait(_) => "wait",
+            Policy::SendRequest(_) => "send-request",
+            Policy::SendOneWayRequest(_) => "send-one-way-request",
+            Policy::CacheLookupValue(_) => "cache-lookup-value",
+            Policy::CacheStoreValue(_) => "cache-store-value",
+            Policy::CacheRemoveValue(_) => "cache-remove-value",
+            Policy::ValidateJwt(_) => "validate-jwt",
+            Policy::CacheLookup(_) => "cache-lookup",
+            Policy::CacheStore(_) => "cache-store",
         }
     }
 
@@ -91,6 +144,9 @@ impl Policy {
                 .map(|w| w.policies.as_slice())
                 .chain(c.otherwise.as_deref())
                 .collect(),
+            Policy::LimitConcurrency(l) => vec![l.policies.as_slice()],
+            Policy::Retry(r) => vec![r.policies.as_slice()],
+            Policy::Wait(w) => vec![w.policies.as_slice()],
             _ => Vec::new(),
         }
     }
@@ -140,6 +196,25 @@ fn parse_policy(el: &El<'_, '_>, base_ok: bool) -> Option<Policy> {
         "forward-request" => routing::forward_request(el),
         "trace" => observe::trace(el),
         "emit-metric" => observe::emit_metric(el),
+        "rate-limit" => limits::rate_limit(el),
+        "rate-limit-by-key" => limits::by_key(el, false).map(Policy::RateLimitByKey),
+        "quota" => limits::quota(el),
+        "quota-by-key" => limits::by_key(el, true).map(Policy::QuotaByKey),
+        "limit-concurrency" => limits::limit_concurrency(el),
+        "check-header" => access::check_header(el),
+        "ip-filter" => access::ip_filter(el),
+        "cors" => access::cors(el),
+        "authentication-basic" => access::authentication_basic(el),
+        "retry" => blocks::retry(el),
+        "wait" => blocks::wait(el),
+        "send-request" => calls::send_request(el),
+        "send-one-way-request" => calls::send_one_way_request(el),
+        "cache-lookup-value" => cache::cache_lookup_value(el),
+        "cache-store-value" => cache::cache_store_value(el),
+        "cache-remove-value" => cache::cache_remove_value(el),
+        "cache-lookup" => cache::cache_lookup(el),
+        "cache-store" => cache::cache_store(el),
+        "validate-jwt" => jwt::validate_jwt(el),
         name if known::is_apim_policy(name) => {
             el.error(format!(
                 "{NOT_SUPPORTED}: remove it or use a supported policy"
