@@ -73,7 +73,7 @@ async fn policies_are_stored_at_every_scope_and_refused_with_line_and_column() {
     let unenforced = api
         .put(
             "/policies/policy",
-            json!({"value": "<policies><inbound><authentication-managed-identity resource=\"https://vault.azure.net\"/></inbound></policies>"}),
+            json!({"value": "<policies><inbound><log-to-eventhub logger-id=\"x\">text</log-to-eventhub></inbound></policies>"}),
         )
         .await;
     assert_eq!(
@@ -83,10 +83,7 @@ async fn policies_are_stored_at_every_scope_and_refused_with_line_and_column() {
         unenforced.body
     );
     assert!(
-        unenforced
-            .body
-            .to_string()
-            .contains("authentication-managed-identity"),
+        unenforced.body.to_string().contains("log-to-eventhub"),
         "{}",
         unenforced.body
     );

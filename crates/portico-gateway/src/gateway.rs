@@ -6,6 +6,7 @@ use crate::access_log::AccessLog;
 use crate::exchange::Telemetry;
 use crate::metrics::Metrics;
 use crate::net::TrustedProxies;
+use crate::policy::identity::IdentityEndpoint;
 use crate::proxy::pool::{PoolSettings, Upstreams};
 use crate::runtime::Runtime;
 use arc_swap::ArcSwapOption;
@@ -24,6 +25,9 @@ pub struct GatewayOptions {
     pub trusted_proxies: TrustedProxies,
     /// Write one JSON access-log line per request to standard output.
     pub access_log: bool,
+    /// Where `authentication-managed-identity` gets tokens; the default reads the
+    /// environment once ([`IdentityEndpoint::from_env`]).
+    pub managed_identity: IdentityEndpoint,
 }
 
 impl Default for GatewayOptions {
@@ -33,6 +37,7 @@ impl Default for GatewayOptions {
             backend_connect_timeout: Duration::from_secs(10),
             trusted_proxies: TrustedProxies::default(),
             access_log: true,
+            managed_identity: IdentityEndpoint::from_env(),
         }
     }
 }
@@ -48,6 +53,8 @@ pub struct Shared {
     pub counters: Arc<dyn crate::policy::counters::CounterStore>,
     /// `limit-concurrency` in-flight counts.
     pub concurrency: crate::policy::concurrency::Concurrency,
+    /// Managed-identity tokens: outlive configuration changes.
+    pub identity: crate::policy::identity::Tokens,
     pub telemetry: Arc<Telemetry>,
     pub trusted_proxies: TrustedProxies,
     pub backend_timeout: Duration,
@@ -82,6 +89,7 @@ impl Gateway {
                 cache: crate::policy::cache::Cache::new(crate::policy::cache::CACHE_CAPACITY),
                 counters: Arc::new(crate::policy::counters::LocalCounters::default()),
                 concurrency: Default::default(),
+                identity: crate::policy::identity::Tokens::new(options.managed_identity),
                 telemetry: Arc::new(Telemetry {
                     metrics: Metrics::new(),
                     access_log,

@@ -60,7 +60,8 @@ fn allowed(policy: &Policy) -> &'static [Section] {
         | Policy::CheckHeader(_)
         | Policy::IpFilter(_)
         | Policy::Cors(_)
-        | Policy::AuthenticationBasic(_) => &[Inbound],
+        | Policy::AuthenticationBasic(_)
+        | Policy::AuthenticationManagedIdentity(_) => &[Inbound],
         Policy::ValidateJwt(_) | Policy::CacheLookup(_) => &[Inbound],
         Policy::CacheStore(_) => &[Outbound],
         _ => &Section::ALL,

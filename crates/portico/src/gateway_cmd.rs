@@ -8,6 +8,7 @@ use crate::cli::{GatewayArgs, ServeArgs, Switch};
 use anyhow::Context;
 use portico_gateway::config_file::FileSource;
 use portico_gateway::net::TrustedProxies;
+use portico_gateway::policy::identity::IdentityEndpoint;
 use portico_gateway::{
     serve_http, serve_ops, Gateway, GatewayOptions, ListenerLimits, ShutdownSignal,
     MIN_HEADER_BYTES,
@@ -78,6 +79,7 @@ pub fn new_gateway(args: &ServeArgs) -> anyhow::Result<Gateway> {
         backend_connect_timeout: args.backend_connect_timeout,
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
         access_log: args.access_log == Switch::On,
+        managed_identity: IdentityEndpoint::from_env(),
     }))
 }
 

@@ -1,4 +1,4 @@
-//! Runs the call, cache and JWT policies: the executor hands every such step here, so its
+//! Runs the call, cache, JWT and managed-identity policies: the executor hands every such step here, so its
 //! own dispatch stays one arm.
 
 use super::execute::{Flow, Run};
@@ -21,6 +21,7 @@ impl Run<'_, '_> {
             Action::ValidateJwt(j) => self.validate_jwt(j).await?,
             Action::CacheLookup(c) => return self.cache_lookup(c).await,
             Action::CacheStore(c) => self.cache_store(c).await?,
+            Action::ManagedIdentity(m) => self.managed_identity(m).await?,
             _ => unreachable!("the executor sends only these policies here"),
         }
         Ok(Flow::Next)

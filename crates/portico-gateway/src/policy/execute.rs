@@ -122,7 +122,8 @@ impl Run<'_, '_> {
                 | Action::CacheRemoveValue(_)
                 | Action::ValidateJwt(_)
                 | Action::CacheLookup(_)
-                | Action::CacheStore(_) => {
+                | Action::CacheStore(_)
+                | Action::ManagedIdentity(_) => {
                     if self.dispatch(&step.action, section).await.map_err(failed)? == Flow::Stop {
                         return Ok(Flow::Stop);
                     }

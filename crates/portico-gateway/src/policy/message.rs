@@ -112,7 +112,8 @@ impl Run<'_, '_> {
             | Action::CacheRemoveValue(_)
             | Action::ValidateJwt(_)
             | Action::CacheLookup(_)
-            | Action::CacheStore(_) => unreachable!("the section walker dispatches these"),
+            | Action::CacheStore(_)
+            | Action::ManagedIdentity(_) => unreachable!("the section walker dispatches these"),
         }
         Ok(Flow::Next)
     }

@@ -8,7 +8,8 @@
 //! (the expression `Context` over that state), [`execute`] (sections, errors, answers),
 //! [`message`], [`routing`] and [`observe`] (what each policy does), [`headers`] and
 //! [`query`] (exists-action rules), [`body`] (buffering with a cap), [`eval`] (templates and
-//! typed attributes), [`failure`] (runtime errors and `context.LastError`).
+//! typed attributes), [`failure`] (runtime errors and `context.LastError`), [`identity`]
+//! (managed-identity tokens).
 
 mod access;
 mod after;
@@ -25,6 +26,7 @@ pub mod eval;
 pub mod execute;
 pub mod failure;
 pub mod headers;
+pub mod identity;
 pub mod info;
 mod jwt;
 mod message;

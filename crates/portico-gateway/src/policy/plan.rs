@@ -5,7 +5,8 @@
 
 use crate::runtime::BackendTarget;
 use portico_policy::policies::{
-    CacheLookup, CacheLookupValue, CacheStore, CacheStoreValue, CallRequest, SendRequest,
+    AuthenticationManagedIdentity, CacheLookup, CacheLookupValue, CacheStore, CacheStoreValue,
+    CallRequest, SendRequest,
 }; // call, cache and JWT policies
 use portico_policy::policies::{
     EmitMetric, FindAndReplace, ForwardRequest, MockResponse, ReturnResponse, RewriteUri, SetBody,
@@ -98,6 +99,7 @@ pub enum Action {
     ValidateJwt(Arc<super::jwt::JwtCheck>),
     CacheLookup(CacheLookup),
     CacheStore(CacheStore),
+    ManagedIdentity(AuthenticationManagedIdentity),
 }
 
 /// A `set-backend-service` target.
@@ -242,6 +244,7 @@ fn lower_node(
         }
         Policy::CacheLookup(c) => Action::CacheLookup(c.clone()),
         Policy::CacheStore(c) => Action::CacheStore(c.clone()),
+        Policy::AuthenticationManagedIdentity(m) => Action::ManagedIdentity(m.clone()),
         p @ (Policy::RateLimit(_)
         | Policy::RateLimitByKey(_)
         | Policy::Quota(_)
@@ -366,7 +369,8 @@ fn own_exprs<'p>(p: &'p Policy, out: &mut Vec<&'p Expr>) {
         | Policy::CacheRemoveValue(_)
         | Policy::ValidateJwt(_)
         | Policy::CacheLookup(_)
-        | Policy::CacheStore(_) => super::walk::exprs(p, out),
+        | Policy::CacheStore(_)
+        | Policy::AuthenticationManagedIdentity(_) => super::walk::exprs(p, out),
     }
 }
 

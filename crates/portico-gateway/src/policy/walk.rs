@@ -1,4 +1,4 @@
-//! The expressions and secret literals of the call, cache and JWT policies, for the plan's
+//! The expressions and secret literals of the call, cache, JWT and managed-identity policies, for the plan's
 //! walkers (whether a step reads a body, whether it must keep its errors out of the log).
 
 use portico_policy::policies::{CallRequest, Policy, SetHeader};
@@ -19,6 +19,11 @@ fn templates(p: &Policy) -> Vec<&Template> {
         }
         Policy::CacheStoreValue(v) => out.extend([&v.key, &v.value]),
         Policy::CacheRemoveValue(k) => out.push(k),
+        Policy::AuthenticationManagedIdentity(m) => {
+            out.push(&m.resource);
+            out.extend(&m.client_id);
+            out.extend(&m.output_token_variable_name);
+        }
         Policy::ValidateJwt(j) => {
             out.push(match &j.source {
                 portico_policy::policies::TokenSource::Header(t)

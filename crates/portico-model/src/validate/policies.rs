@@ -146,9 +146,9 @@ policyFragments:
 
     #[test]
     fn policies_not_enforced_yet_are_refused_by_name() {
-        let errs = errors("policy: \"<policies><inbound><authentication-managed-identity resource='https://vault.azure.net'/></inbound></policies>\"\n");
+        let errs = errors("policy: \"<policies><inbound><log-to-eventhub logger-id='x'>text</log-to-eventhub></inbound></policies>\"\n");
         assert!(
-            errs[0].contains("<authentication-managed-identity>: not supported by Portico yet"),
+            errs[0].contains("<log-to-eventhub>: not supported by Portico yet"),
             "{errs:?}"
         );
     }

@@ -7,7 +7,6 @@ const NOT_YET: &[&str] = &[
     "validate-client-certificate",
     "validate-odata-request",
     "authentication-certificate",
-    "authentication-managed-identity",
     "get-authorization-context",
     // Content validation.
     "validate-content",

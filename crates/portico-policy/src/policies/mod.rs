@@ -8,6 +8,7 @@ mod blocks;
 mod cache;
 mod calls;
 mod flow;
+mod identity;
 mod jwt;
 mod known;
 mod limits;
@@ -22,6 +23,7 @@ pub use blocks::{Retry, Wait};
 pub use cache::{CacheLookup, CacheLookupValue, CacheStore, CacheStoreValue, DownstreamCaching};
 pub use calls::{CallRequest, SendMode, SendRequest};
 pub use flow::{Choose, IncludeFragment, ReturnResponse, When};
+pub use identity::AuthenticationManagedIdentity;
 pub use jwt::{RequiredClaim, SigningKey, TokenSource, ValidateJwt};
 pub use limits::{
     KeyedLimit, Limit, LimitConcurrency, LimitOutputs, Quota, RateLimit, ScopedLimit,
@@ -90,6 +92,7 @@ pub enum Policy {
     ValidateJwt(Box<ValidateJwt>),
     CacheLookup(CacheLookup),
     CacheStore(CacheStore),
+    AuthenticationManagedIdentity(AuthenticationManagedIdentity),
 }
 
 impl Policy {
@@ -132,6 +135,7 @@ impl Policy {
             Policy::ValidateJwt(_) => "validate-jwt",
             Policy::CacheLookup(_) => "cache-lookup",
             Policy::CacheStore(_) => "cache-store",
+            Policy::AuthenticationManagedIdentity(_) => "authentication-managed-identity",
         }
     }
 
@@ -215,6 +219,7 @@ fn parse_policy(el: &El<'_, '_>, base_ok: bool) -> Option<Policy> {
         "cache-lookup" => cache::cache_lookup(el),
         "cache-store" => cache::cache_store(el),
         "validate-jwt" => jwt::validate_jwt(el),
+        "authentication-managed-identity" => identity::authentication_managed_identity(el),
         name if known::is_apim_policy(name) => {
             el.error(format!(
                 "{NOT_SUPPORTED}: remove it or use a supported policy"
