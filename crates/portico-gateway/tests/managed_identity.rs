@@ -1,7 +1,8 @@
 //! `authentication-managed-identity` over real sockets, against a fake managed-identity
 //! endpoint on 127.0.0.1 that counts its calls: the token reaches the backend as a Bearer
 //! header (or a variable), is cached per (resource, client id) and refreshed before it
-//! expires, the IMDS and App Service protocols are spoken, and a failure goes to on-error
+//! expires, `send-request` can authenticate its call with it, the IMDS and App Service
+//! protocols are spoken, and a failure goes to on-error
 //! (without the token or the identity header in the message) unless `ignore-error` is set.
 
 mod common;
@@ -173,6 +174,33 @@ async fn client_id_and_variable_output_with_the_app_service_protocol() {
     );
     assert_eq!(seen[0].1["x-identity-header"], "identity-secret");
     assert!(!seen[0].1.contains_key("metadata"));
+}
+
+#[tokio::test]
+async fn send_request_authenticates_its_call_with_the_cached_token() {
+    let (addr, fake) = fake_endpoint().await;
+    let side = start_backend().await;
+    let inbound = format!(
+        r#"<send-request mode="new" response-variable-name="r"><set-url>http://{side}/vault/secret</set-url><set-method>GET</set-method><authentication-managed-identity resource="https://vault.azure.net"/></send-request>
+        <set-header name="x-side-auth" exists-action="override"><value>@(((IResponse)context.Variables["r"]).Body.As<JObject>()["headers"]["authorization"].ToString())</value></set-header>
+        <authentication-managed-identity resource="https://vault.azure.net"/>"#
+    );
+    let gw = gateway(imds(addr), &inbound, "").await;
+    let a = get(&gw.url("/api/x"), &[]).await;
+    assert_eq!(a.status, 200, "{:?}", String::from_utf8_lossy(&a.body));
+    assert_eq!(
+        a.backend_header("x-side-auth").as_deref(),
+        Some("Bearer tok-1")
+    );
+    assert_eq!(
+        a.backend_header("authorization").as_deref(),
+        Some("Bearer tok-1")
+    );
+    assert_eq!(
+        fake.calls(),
+        1,
+        "the call and the backend share the cached token"
+    );
 }
 
 #[tokio::test]

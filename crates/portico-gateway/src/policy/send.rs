@@ -89,6 +89,9 @@ impl Run<'_, '_> {
         if let Some(b) = &r.body {
             body = self.body_text(b)?;
         }
+        if let Some(m) = &r.managed_identity {
+            self.authenticate(m, &mut hdrs).await?;
+        }
         Ok(Call {
             method,
             url,

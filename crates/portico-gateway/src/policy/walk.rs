@@ -1,7 +1,7 @@
 //! The expressions and secret literals of the call, cache, JWT and managed-identity policies, for the plan's
 //! walkers (whether a step reads a body, whether it must keep its errors out of the log).
 
-use portico_policy::policies::{CallRequest, Policy, SetHeader};
+use portico_policy::policies::{AuthenticationManagedIdentity, CallRequest, Policy, SetHeader};
 use portico_policy::{Expr, Param, Template};
 
 /// Every template a policy of this family holds.
@@ -19,11 +19,7 @@ fn templates(p: &Policy) -> Vec<&Template> {
         }
         Policy::CacheStoreValue(v) => out.extend([&v.key, &v.value]),
         Policy::CacheRemoveValue(k) => out.push(k),
-        Policy::AuthenticationManagedIdentity(m) => {
-            out.push(&m.resource);
-            out.extend(&m.client_id);
-            out.extend(&m.output_token_variable_name);
-        }
+        Policy::AuthenticationManagedIdentity(m) => identity(m, &mut out),
         Policy::ValidateJwt(j) => {
             out.push(match &j.source {
                 portico_policy::policies::TokenSource::Header(t)
@@ -53,6 +49,15 @@ fn call<'p>(r: &'p CallRequest, out: &mut Vec<&'p Template>) {
         header(h, out);
     }
     out.extend(r.body.as_ref().map(|b| &b.body));
+    if let Some(m) = &r.managed_identity {
+        identity(m, out);
+    }
+}
+
+fn identity<'p>(m: &'p AuthenticationManagedIdentity, out: &mut Vec<&'p Template>) {
+    out.push(&m.resource);
+    out.extend(&m.client_id);
+    out.extend(&m.output_token_variable_name);
 }
 
 fn header<'p>(h: &'p SetHeader, out: &mut Vec<&'p Template>) {

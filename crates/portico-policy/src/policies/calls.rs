@@ -1,7 +1,9 @@
 //! Calls to other services from a pipeline: `send-request` (waits for the answer and keeps
 //! it in a variable) and `send-one-way-request` (fire and forget). Both build their request
-//! from `<set-url>`, `<set-method>`, `<set-header>` and `<set-body>` children, in that order.
+//! from `<set-url>`, `<set-method>`, `<set-header>` and `<set-body>` children, in that order,
+//! and may authenticate with `<authentication-managed-identity>`.
 
+use super::identity::{self, AuthenticationManagedIdentity};
 use super::message::{self, SetBody, SetHeader};
 use super::Policy;
 use crate::template::{Param, Template};
@@ -38,6 +40,8 @@ pub struct CallRequest {
     pub method: Option<Template>,
     pub headers: Vec<SetHeader>,
     pub body: Option<SetBody>,
+    /// A managed-identity token for the call's `Authorization` header (or a variable).
+    pub managed_identity: Option<AuthenticationManagedIdentity>,
 }
 
 /// `<send-request>`.
@@ -87,6 +91,7 @@ fn call_request(el: &El<'_, '_>, mut a: crate::xml::attrs::Attrs<'_, '_>) -> Opt
         method: None,
         headers: Vec::new(),
         body: None,
+        managed_identity: None,
     };
     for child in el.children() {
         match child.name() {
@@ -101,14 +106,21 @@ fn call_request(el: &El<'_, '_>, mut a: crate::xml::attrs::Attrs<'_, '_>) -> Opt
             }
             "set-header" => request.headers.extend(message::set_header(&child)),
             "set-body" => request.body = message::set_body(&child),
-            name @ ("authentication-certificate" | "authentication-managed-identity" | "proxy") => {
+            "authentication-managed-identity" => {
+                if let Some(Policy::AuthenticationManagedIdentity(m)) =
+                    identity::authentication_managed_identity(&child)
+                {
+                    request.managed_identity = Some(m);
+                }
+            }
+            name @ ("authentication-certificate" | "proxy") => {
                 child.error(format!(
                     "<{name}> inside <{}> is not supported by Portico yet: remove it",
                     el.name()
                 ));
             }
             other => child.error(format!(
-                "unexpected element <{other}>: expected set-url, set-method, set-header or set-body"
+                "unexpected element <{other}>: expected set-url, set-method, set-header, set-body or authentication-managed-identity"
             )),
         }
     }

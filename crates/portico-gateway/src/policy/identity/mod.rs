@@ -1,8 +1,9 @@
-//! `authentication-managed-identity` in a running pipeline: the token for the policy's
-//! resource (and user-assigned identity, if any) comes from the gateway-wide [`Tokens`]
-//! cache, and goes into `Authorization: Bearer …` on the backend request or into a
-//! variable. A failure is `context.LastError` reason `ManagedIdentityTokenFailure` (a 500
-//! when unhandled) unless `ignore-error` is set; its message never holds a token.
+//! `authentication-managed-identity` in a running pipeline, as a policy of its own (the
+//! backend request) or inside `send-request` (that call): the token for the resource (and
+//! user-assigned identity, if any) comes from the gateway-wide [`Tokens`] cache, and goes
+//! into `Authorization: Bearer …` or into a variable. A failure is `context.LastError`
+//! reason `ManagedIdentityTokenFailure` (a 500 when unhandled) unless `ignore-error` is set;
+//! its message never holds a token.
 
 mod endpoint;
 mod tokens;
@@ -13,14 +14,29 @@ pub use tokens::Tokens;
 use super::eval::text;
 use super::execute::Run;
 use super::failure::Failure;
-use http::{header, HeaderValue};
+use http::{header, HeaderMap, HeaderValue};
 use portico_policy::expr::Value;
 use portico_policy::policies::AuthenticationManagedIdentity;
 
+const REASON: &str = "ManagedIdentityTokenFailure";
+
 impl Run<'_, '_> {
+    /// The policy on its own: authenticates the backend request.
     pub(in crate::policy) async fn managed_identity(
         &mut self,
         p: &AuthenticationManagedIdentity,
+    ) -> Result<(), Failure> {
+        let mut headers = std::mem::take(&mut self.st.headers);
+        let result = self.authenticate(p, &mut headers).await;
+        self.st.headers = headers;
+        result
+    }
+
+    /// Puts a token into `headers` (or the variable the policy names).
+    pub(in crate::policy) async fn authenticate(
+        &mut self,
+        p: &AuthenticationManagedIdentity,
+        headers: &mut HeaderMap,
     ) -> Result<(), Failure> {
         let resource = text(&p.resource, &mut self.cx())?.into_owned();
         let client_id = match &p.client_id {
@@ -38,7 +54,7 @@ impl Run<'_, '_> {
             Err(_) if p.ignore_error => return Ok(()),
             Err(e) => {
                 return Err(Failure::policy(
-                    "ManagedIdentityTokenFailure",
+                    REASON,
                     format!("Unable to obtain a managed identity token for `{resource}`: {e}"),
                 ))
             }
@@ -51,12 +67,12 @@ impl Run<'_, '_> {
             None => {
                 let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
                     Failure::policy(
-                        "ManagedIdentityTokenFailure",
+                        REASON,
                         "The managed identity endpoint answered a token that is not a header value.",
                     )
                 })?;
                 value.set_sensitive(true);
-                self.st.headers.insert(header::AUTHORIZATION, value);
+                headers.insert(header::AUTHORIZATION, value);
             }
         }
         Ok(())
