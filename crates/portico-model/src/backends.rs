@@ -134,8 +134,8 @@ pub struct FailureCondition {
     pub interval: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub status_code_ranges: Vec<StatusCodeRange>,
-    /// APIM's labels for what counts (`Server errors`); informational in Portico, where
-    /// connection failures and timeouts always count.
+    /// APIM's labels for what counts. Portico counts connection failures and timeouts always
+    /// and refuses a list here, rather than store labels it would not enforce.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub error_reasons: Vec<String>,
 }
@@ -147,6 +147,10 @@ pub struct StatusCodeRange {
     pub min: u16,
     pub max: u16,
 }
+
+/// Longest duration accepted: a year. Longer intervals and trips are mistakes, and a clock
+/// cannot add arbitrary durations.
+const MAX_DURATION_SECONDS: f64 = 366.0 * 86_400.0;
 
 /// Parses an ISO 8601 duration as APIM writes them (`PT30S`, `PT1M`, `P1DT2H`, `PT0.5S`).
 /// Years and months are refused: their length is not fixed.
@@ -181,10 +185,10 @@ pub fn parse_iso_duration(text: &str) -> Option<std::time::Duration> {
             return None;
         }
     }
-    if time == Some("") || !any || !seconds.is_finite() {
+    if time == Some("") || !any || !seconds.is_finite() || seconds > MAX_DURATION_SECONDS {
         return None;
     }
-    Some(std::time::Duration::from_secs_f64(seconds))
+    std::time::Duration::try_from_secs_f64(seconds).ok()
 }
 
 #[cfg(test)]
@@ -207,7 +211,18 @@ mod tests {
             parse_iso_duration("PT0.5S"),
             Some(Duration::from_millis(500))
         );
-        for bad in ["", "P", "PT", "1M", "PT1X", "P1M", "PT1S2", "PT1M1H"] {
+        for bad in [
+            "",
+            "P",
+            "PT",
+            "1M",
+            "PT1X",
+            "P1M",
+            "PT1S2",
+            "PT1M1H",
+            "P99999999999999999999D",
+            "P400D",
+        ] {
             assert_eq!(parse_iso_duration(bad), None, "{bad}");
         }
     }

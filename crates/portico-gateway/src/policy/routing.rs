@@ -123,7 +123,8 @@ impl Run<'_, '_> {
             .st
             .backend
             .pick(std::time::Instant::now())
-            .map_err(Failure::backend)?;
+            .map_err(Failure::backend)?
+            .clone();
         let mut path = backend_path(&target, &self.st.path, self.st.query.as_deref())
             .map_err(Failure::backend)?;
         // A buffered body stays for redirects and for policies that read it afterwards.

@@ -98,10 +98,14 @@ pub async fn send(
     let sent = Instant::now();
     let result = tokio::time::timeout(timeout, endpoint.send(upstream, path, upgrade)).await;
     exchange.backend_time = Some(sent.elapsed());
-    target.record(match &result {
-        Ok(Ok((resp, _))) => Outcome::Answered(resp.status().as_u16(), retry_after(resp.headers())),
-        _ => Outcome::NoAnswer,
-    });
+    if target.breaker.is_some() {
+        target.record(match &result {
+            Ok(Ok((resp, _))) => {
+                Outcome::Answered(resp.status().as_u16(), retry_after(resp.headers()))
+            }
+            _ => Outcome::NoAnswer,
+        });
+    }
     match result {
         Err(_) => Err(GatewayError::BackendTimeout(timeout)),
         Ok(Err(e)) => {

@@ -100,10 +100,10 @@ impl BackendTarget {
 
     /// The target a request goes to now: a pool's chosen member, or this one. 503 when its
     /// circuit breaker is open (for a pool: every member's).
-    pub fn pick(self: &Arc<Self>, now: Instant) -> Result<Arc<Self>, GatewayError> {
+    pub fn pick(self: &Arc<Self>, now: Instant) -> Result<&Arc<Self>, GatewayError> {
         let picked = match &self.pool {
             Some(members) => members.pick(now),
-            None => self.admits(now).then(|| self.clone()),
+            None => self.admits(now).then_some(self),
         };
         picked.ok_or(GatewayError::CircuitOpen)
     }

@@ -47,7 +47,7 @@ impl PoolMembers {
     }
 
     /// The member to use now, or `None` when every member's breaker is open.
-    pub fn pick(&self, now: Instant) -> Option<Arc<BackendTarget>> {
+    pub fn pick(&self, now: Instant) -> Option<&Arc<BackendTarget>> {
         self.groups.iter().find_map(|g| g.pick(now))
     }
 
@@ -61,7 +61,7 @@ impl PoolMembers {
 }
 
 impl Group {
-    fn pick(&self, now: Instant) -> Option<Arc<BackendTarget>> {
+    fn pick(&self, now: Instant) -> Option<&Arc<BackendTarget>> {
         if self.total_weight == 0 {
             return None;
         }
@@ -79,6 +79,6 @@ impl Group {
         (0..self.members.len())
             .map(|i| &self.members[(start + i) % self.members.len()])
             .find(|(t, w)| *w > 0 && t.admits(now))
-            .map(|(t, _)| t.clone())
+            .map(|(t, _)| t)
     }
 }

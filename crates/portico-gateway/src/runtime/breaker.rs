@@ -71,10 +71,17 @@ pub struct Breaker {
 #[derive(Debug)]
 struct Window {
     started: Instant,
-    failures: u32,
-    requests: u32,
+    failures: u64,
+    requests: u64,
     open_until: Option<Instant>,
 }
+
+/// Longest trip a backend's `Retry-After` may ask for; longer values are cut to this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Fewest requests in a window before a percentage rule may trip: one failed request out of
+/// one is 100 %, which says little about the backend.
+const MIN_REQUESTS_FOR_PERCENTAGE: u64 = 5;
 
 impl Breaker {
     pub fn new(rule: BreakerRule, now: Instant) -> Self {
@@ -131,20 +138,26 @@ impl Breaker {
             w.failures = 0;
             w.requests = 0;
         }
-        w.requests += 1;
-        w.failures += u32::from(failed);
+        w.requests = w.requests.saturating_add(1);
+        w.failures = w.failures.saturating_add(u64::from(failed));
         let trips = failed
             && match self.rule.threshold {
-                Threshold::Count(n) => w.failures >= n,
-                Threshold::Percentage(p) => w.failures * 100 >= p * w.requests,
+                Threshold::Count(n) => w.failures >= u64::from(n),
+                Threshold::Percentage(p) => {
+                    w.requests >= MIN_REQUESTS_FOR_PERCENTAGE
+                        && w.failures.saturating_mul(100) >= u64::from(p).saturating_mul(w.requests)
+                }
             };
         if trips {
             let retry_after = match outcome {
-                Outcome::Answered(_, Some(d)) if self.rule.accept_retry_after => Some(d),
+                Outcome::Answered(_, Some(d)) if self.rule.accept_retry_after => {
+                    Some(d.min(MAX_RETRY_AFTER))
+                }
                 _ => None,
             };
             let trip = retry_after.unwrap_or(self.rule.trip);
-            w.open_until = Some(now + trip);
+            // A trip too long for the clock means "for as long as this process lives".
+            w.open_until = Some(now.checked_add(trip).unwrap_or(now + MAX_RETRY_AFTER * 365));
             tracing::warn!(
                 trip_seconds = trip.as_secs_f64(),
                 "circuit breaker tripped: the backend gets no requests until the trip ends"
@@ -212,18 +225,33 @@ mod tests {
     fn percentage_and_retry_after() {
         let t0 = Instant::now();
         let b = Breaker::new(rule(None, Some(50), true), t0);
-        b.record(Outcome::Answered(200, None), t0);
-        b.record(Outcome::Answered(200, None), t0);
         b.record(Outcome::Answered(500, None), t0);
-        assert!(b.admits(t0), "one failure in three is under 50 %");
+        assert!(
+            b.admits(t0),
+            "one failure of one request is too few to judge"
+        );
+        for _ in 0..3 {
+            b.record(Outcome::Answered(200, None), t0);
+        }
+        assert!(b.admits(t0), "one failure in four is under 50 %");
+        b.record(Outcome::Answered(503, None), t0);
         b.record(Outcome::Answered(503, Some(Duration::from_secs(5))), t0);
         assert!(
             !b.admits(t0 + Duration::from_secs(4)),
-            "two in four trips it"
+            "three in six trips it"
         );
         assert!(
             b.admits(t0 + Duration::from_secs(5)),
             "for Retry-After, not the rule's 30 s"
         );
+    }
+
+    #[test]
+    fn absurd_retry_after_values_are_capped_not_fatal() {
+        let t0 = Instant::now();
+        let b = Breaker::new(rule(Some(1), None, true), t0);
+        b.record(Outcome::Answered(503, Some(Duration::MAX)), t0);
+        assert!(!b.admits(t0 + Duration::from_secs(3600)));
+        assert!(b.admits(t0 + MAX_RETRY_AFTER), "capped at a day");
     }
 }

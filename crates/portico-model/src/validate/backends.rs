@@ -99,9 +99,15 @@ impl Validator {
                 Some(d) if !d.is_zero() => {}
                 _ => self.error(
                     format!("{at}.{field}"),
-                    format!("{text:?} is not an ISO 8601 duration such as PT30S or PT5M"),
+                    format!("{text:?} is not an ISO 8601 duration of at most a year, such as PT30S or PT5M"),
                 ),
             }
+        }
+        if !fc.error_reasons.is_empty() {
+            self.error(
+                format!("{at}.failureCondition.errorReasons"),
+                "not supported: connection failures and timeouts always count as failures; list statuses in statusCodeRanges",
+            );
         }
         for (k, r) in fc.status_code_ranges.iter().enumerate() {
             if !(100..=599).contains(&r.min) || !(100..=599).contains(&r.max) || r.min > r.max {
@@ -148,6 +154,11 @@ backends:
     url: http://p
     pool: { services: [{ id: missing }, { id: q }, { id: a, weight: 0 }, { id: a }] }
   - { id: q, type: Pool }
+  - id: e
+    url: http://e
+    circuitBreaker:
+      rules:
+        - { name: r, failureCondition: { count: 1, interval: PT1M, errorReasons: [Server errors] }, tripDuration: P400D }
 "#;
         let errs = errors(bad);
         for path in [
@@ -160,6 +171,8 @@ backends:
             "backends[2].pool.services[1].id: \"q\" is a pool",
             "backends[2].pool.services[3].id: \"a\" is listed twice",
             "backends[3].pool:",
+            "backends[4].circuitBreaker.rules[0].failureCondition.errorReasons: not supported",
+            "backends[4].circuitBreaker.rules[0].tripDuration:",
         ] {
             assert!(
                 errs.iter().any(|e| e.starts_with(path)),
