@@ -291,3 +291,23 @@ async fn values_written_before_encryption_pass_through_and_are_sealed_by_the_nex
     })
     .await;
 }
+
+/// Found in review: a plain (non-secret) value that happens to start with the ciphertext
+/// prefix was taken for a ciphertext on read and made the whole store unreadable.
+#[tokio::test]
+async fn plain_values_that_look_sealed_stay_plain() {
+    on_both(|raw| async move {
+        let raw = Arc::new(raw);
+        let store = sealed(&raw, 7);
+        let value =
+            json!({"displayName": "odd", "value": "enc:v1:not-a-ciphertext", "secret": false});
+        store
+            .commit(None, &[put("namedValues/odd", value.clone())])
+            .await
+            .unwrap();
+        let read = store.get(&path("namedValues/odd")).await.unwrap().unwrap();
+        assert_eq!(read.properties, value);
+        store.verify().await.unwrap();
+    })
+    .await;
+}

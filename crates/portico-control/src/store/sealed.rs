@@ -118,7 +118,9 @@ impl SealedStore {
 
     fn unseal_stored(&self, mut stored: Stored) -> Result<Stored, StoreError> {
         if let Value::Object(map) = &mut stored.properties {
-            for field in sensitive(stored.path.kind()) {
+            // Only what a write would have sealed: a non-secret named value whose text
+            // happens to start with the prefix is plain text, not a ciphertext.
+            for field in to_seal(stored.path.kind(), map) {
                 let Some(value) = map.get_mut(*field) else {
                     continue;
                 };
