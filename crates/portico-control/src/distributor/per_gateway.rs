@@ -6,19 +6,21 @@
 //!   narrowed to those), because subscriptions and product policies hang off products;
 //! - **subscriptions** whose scope is a kept API or product, or all APIs (`/apis`) when `G`
 //!   serves any API: without them the gateway would answer 401 to valid keys;
-//! - **backends** named by a kept API's `backendId`, or mentioned in a kept policy (policies
+//! - **backends** named by a kept API's `backendId`, or quoted in a kept policy (policies
 //!   name backends in `set-backend-service backend-id="…"`);
-//! - **policy fragments** mentioned in a kept policy or kept fragment, transitively;
-//! - **named values** whose name appears (policies write `{{name}}`) in a kept policy,
-//!   fragment or named value (values may nest), transitively;
+//! - **policy fragments** quoted in a kept policy or kept fragment (`fragment-id="…"`),
+//!   transitively;
+//! - **named values** referenced as `{{name}}` in a kept policy, fragment or named value
+//!   (values may nest), transitively;
 //! - **certificates** of `G`'s hostname configurations and certificate authorities, and any
-//!   mentioned in a kept policy (client certificates for backends);
+//!   quoted in a kept policy (client certificates for backends);
 //! - the global **policy**, and `G`'s own **gateway** entry without its signing keys (the
 //!   gateway never needs the keys that sign its own tokens).
 //!
-//! "Mentioned" is a case-insensitive substring test on policy text. It may keep something
-//! that only looks referenced, never drop something that is: over-inclusion costs a few bytes,
-//! under-inclusion would make the snapshot fail validation on the gateway.
+//! "Quoted" and "referenced" are case-insensitive tests on policy text for the reference's
+//! form (`"id"`, `'id'`, `{{name}}`). They may keep something that only looks referenced
+//! (an id computed by an expression cannot be followed, so a quoted literal is the most a
+//! cut can rely on), never drop something a literal reference names.
 //!
 //! The managed gateway ([`Audience::Managed`], inside `portico up`) is APIM's built-in
 //! gateway: it serves every API, so it receives everything except the self-hosted gateways'
@@ -90,18 +92,26 @@ fn for_gateway(doc: &Document, id: &str) -> Option<Document> {
         .collect();
 
     let mut text = policy_text(&out);
-    out.policy_fragments = closure(&doc.policy_fragments, &mut text, |f| &f.id, |f| &f.value);
+    out.policy_fragments = closure(
+        &doc.policy_fragments,
+        &mut text,
+        |f| Needle::Quoted(&f.id),
+        |f| &f.value,
+    );
     out.named_values = closure(
         &doc.named_values,
         &mut text,
-        |nv| nv.name(),
+        |nv| Needle::Placeholder(nv.name()),
         |nv| nv.value.expose(),
     );
     let backend_ids = lower_set(out.apis.iter().filter_map(|a| a.backend_id.as_ref()));
     out.backends = doc
         .backends
         .iter()
-        .filter(|b| backend_ids.contains(&b.id.to_ascii_lowercase()) || mentions(&text, &b.id))
+        .filter(|b| {
+            backend_ids.contains(&b.id.to_ascii_lowercase())
+                || Needle::Quoted(&b.id).found_in(&text)
+        })
         .cloned()
         .collect();
     let cert_ids = lower_set(
@@ -114,7 +124,9 @@ fn for_gateway(doc: &Document, id: &str) -> Option<Document> {
     out.certificates = doc
         .certificates
         .iter()
-        .filter(|c| cert_ids.contains(&c.id.to_ascii_lowercase()) || mentions(&text, &c.id))
+        .filter(|c| {
+            cert_ids.contains(&c.id.to_ascii_lowercase()) || Needle::Quoted(&c.id).found_in(&text)
+        })
         .cloned()
         .collect();
     out.gateways = vec![gateway];
@@ -136,24 +148,46 @@ fn policy_text(doc: &Document) -> String {
     parts.join("\n").to_ascii_lowercase()
 }
 
-fn mentions(text: &str, id: &str) -> bool {
-    !id.is_empty() && text.contains(&id.to_ascii_lowercase())
+/// How policy text refers to an item. A bare substring test would send a secret whose id is
+/// a common word (`key`, `api`) to every gateway, so references are matched in their form.
+enum Needle<'a> {
+    /// A quoted string: an attribute value such as `backend-id="legacy"` or
+    /// `fragment-id='auth'`, or a string literal in an expression.
+    Quoted(&'a str),
+    /// A named value's `{{name}}`.
+    Placeholder(&'a str),
 }
 
-/// The items of `all` mentioned in `text`, transitively: each kept item's content joins
-/// `text`, so a fragment that includes another fragment (or a named value whose value names
-/// another) brings it along. Named values are referenced as `{{name}}`.
+impl Needle<'_> {
+    /// Whether lower-cased `text` holds this reference (ids compare ignoring ASCII case).
+    fn found_in(&self, text: &str) -> bool {
+        match self {
+            Needle::Quoted(id) if !id.is_empty() => {
+                let id = id.to_ascii_lowercase();
+                text.contains(&format!("\"{id}\"")) || text.contains(&format!("'{id}'"))
+            }
+            Needle::Placeholder(name) if !name.is_empty() => {
+                text.contains(&format!("{{{{{}}}}}", name.to_ascii_lowercase()))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The items of `all` that `text` references (`referenced` says whether the text so far
+/// names an item), transitively: each kept item's content joins `text`, so a fragment that
+/// includes another fragment (or a named value whose value names another) brings it along.
 fn closure<T: Clone>(
     all: &[T],
     text: &mut String,
-    name: impl Fn(&T) -> &str,
+    referenced: impl Fn(&T) -> Needle<'_>,
     content: impl Fn(&T) -> &str,
 ) -> Vec<T> {
     let mut kept = vec![false; all.len()];
     loop {
         let mut grew = false;
         for (i, item) in all.iter().enumerate() {
-            if !kept[i] && mentions(text, name(item)) {
+            if !kept[i] && referenced(item).found_in(text) {
                 kept[i] = true;
                 grew = true;
                 text.push('\n');

@@ -151,3 +151,21 @@ fn the_managed_gateway_serves_everything_but_the_self_hosted_entries() {
     assert_eq!(managed.subscriptions, doc.subscriptions);
     assert!(managed.gateways.is_empty());
 }
+
+/// Found in review: a substring test sent a secret named value whose id is a common word to
+/// every gateway whose policies contain that word. References count only in their form.
+#[test]
+fn ids_that_are_common_words_are_not_references() {
+    let mut doc = document();
+    doc.named_values.push(portico_model::NamedValue {
+        id: "stock".into(),
+        display_name: None,
+        value: portico_model::Secret::new("other-site-secret"),
+        secret: true,
+        tags: vec![],
+    });
+    let edge = cut(&doc, "edge");
+    let names = ids(&edge.named_values, |n| &n.id);
+    assert!(!names.contains(&"stock".to_owned()), "{names:?}");
+    assert_eq!(names, ["stock-secret", "nested"]);
+}
