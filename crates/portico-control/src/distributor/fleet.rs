@@ -85,13 +85,18 @@ pub async fn instances(
     Ok(Json(json!({ "value": value })).into_response())
 }
 
+/// Longest heartbeat interval believed from a report (a day).
+const MAX_INTERVAL_SECONDS: f64 = 86_400.0;
+
 /// One instance as the fleet view shows it.
 fn instance(hb: &Heartbeat, current: Option<u64>, now_ms: u64) -> Value {
     let r = &hb.report;
+    // Reported by the gateway: bounded, so a hostile report cannot overflow the arithmetic.
     let interval = r["heartbeatIntervalSeconds"]
         .as_f64()
         .filter(|s| *s > 0.0)
-        .map_or(DEFAULT_INTERVAL, Duration::from_secs_f64);
+        .and_then(|s| Duration::try_from_secs_f64(s.min(MAX_INTERVAL_SECONDS)).ok())
+        .unwrap_or(DEFAULT_INTERVAL);
     let silent = Duration::from_millis(now_ms.saturating_sub(hb.received_at_ms));
     let applied = r["appliedRevision"].as_u64();
     json!({
@@ -106,7 +111,7 @@ fn instance(hb: &Heartbeat, current: Option<u64>, now_ms: u64) -> Value {
         "errors": r["errors"],
         "certificates": r.get("certificates").cloned().unwrap_or_else(|| json!([])),
         "lastHeartbeat": rfc3339(hb.received_at_ms),
-        "stale": silent > interval * MISSED_FOR_STALE,
+        "stale": silent > interval.saturating_mul(MISSED_FOR_STALE),
         "latest": matches!((applied, current), (Some(a), Some(c)) if a >= c),
     })
 }

@@ -5,7 +5,7 @@
 
 use crate::api::ApiError;
 use crate::gateway_token::{self, TokenError};
-use crate::store::{ResourcePath, Store};
+use crate::store::{Kind, ResourcePath, Store};
 use http::{header, HeaderMap, StatusCode};
 
 /// The gateway id the request is authorised for (its canonical spelling from the path).
@@ -22,8 +22,11 @@ pub async fn authorise(
             unauthorised("send the gateway's token as `Authorization: GatewayKey {token}` (POST /gateways/{id}/generateToken issues one)")
         })?;
     let claimed = gateway_token::gateway_id_of(token).map_err(refused)?;
+    // One path segment only: `a/hostnameConfigurations/h` must not address a child resource.
     let resource = ResourcePath::parse(&format!("gateways/{claimed}"))
-        .map_err(|_| refused(TokenError::Malformed))?;
+        .ok()
+        .filter(|r| r.kind() == Kind::Gateway)
+        .ok_or_else(|| refused(TokenError::Malformed))?;
     let stored = store.get(&resource).await?.ok_or_else(|| {
         unauthorised(format!(
             "the token names gateway {claimed:?}, which does not exist"
