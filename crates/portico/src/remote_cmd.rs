@@ -13,7 +13,7 @@ pub async fn serve(args: GatewayArgs) -> anyhow::Result<Gateway> {
     let mut signals = Signals::install()?;
     let remote = args.remote;
     let token = match (remote.token, remote.token_file) {
-        (Some(t), None) => TokenOption::Value(t),
+        (Some(t), None) => TokenOption::Value(portico_model::Secret::new(t)),
         (None, Some(f)) => TokenOption::File(f),
         _ => anyhow::bail!(
             "--control-plane needs the gateway token: --token TOKEN or --token-file FILE (POST /gateways/{{id}}/generateToken issues one)"

@@ -23,15 +23,16 @@ pub mod token;
 use crate::gateway::Gateway;
 use crate::server::ShutdownSignal;
 use client::{Client, Endpoint};
+use portico_model::Secret;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where the token comes from.
+/// Where the token comes from. `Value` is a [`Secret`]: options are logged with `Debug`.
 #[derive(Debug, Clone)]
 pub enum TokenOption {
-    Value(String),
+    Value(Secret),
     File(PathBuf),
 }
 
@@ -89,7 +90,7 @@ impl ControlPlaneSource {
             .map(|u| Endpoint::parse(u))
             .collect::<Result<Vec<_>, _>>()?;
         let token = match &options.token {
-            TokenOption::Value(t) => token::TokenSource::fixed(t)?,
+            TokenOption::Value(t) => token::TokenSource::fixed(t.expose())?,
             TokenOption::File(f) => token::TokenSource::watch_file(f)?,
         };
         if options.heartbeat_interval < Duration::from_secs(1) {

@@ -7,12 +7,20 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
 use tokio::sync::watch;
 
-/// The current token, and a signal when it changes.
-#[derive(Debug)]
+/// The current token, and a signal when it changes. `Debug` shows where it comes from, never
+/// the token.
 pub struct TokenSource {
     current: watch::Sender<String>,
     file: Option<PathBuf>,
     _watcher: Option<notify::RecommendedWatcher>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenSource {

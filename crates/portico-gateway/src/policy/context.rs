@@ -7,6 +7,7 @@ use super::info::{ApiInfo, OperationInfo, SnapshotInfo};
 use super::query;
 use super::state::{RequestState, ResponsePayload};
 use http::{HeaderMap, HeaderValue, Uri};
+use portico_model::Secret;
 use portico_policy::expr::{
     CertificateInfo, Context, CtxObj, DateTime, DtKind, Msg, Prop, TimeSpan, UrlKind, UrlPart,
     Value,
@@ -26,8 +27,9 @@ pub struct Env<'a> {
     pub snapshot: &'a SnapshotInfo,
     pub product: Option<usize>,
     pub subscription: Option<(usize, Arc<str>)>,
-    /// The subscription key as the client sent it (header or query), if any.
-    pub subscription_key: Option<String>,
+    /// The subscription key as the client sent it (header or query), if any; a [`Secret`] so
+    /// that `Debug` output never shows it.
+    pub subscription_key: Option<Secret>,
     pub original_uri: Uri,
     pub original_host: Option<HeaderValue>,
     pub tls: bool,
@@ -192,8 +194,8 @@ impl Context for Ctx<'_, '_> {
                 .and_then(|s| env.snapshot.subscription_names.get(s.0))),
             Prop::SubscriptionKey => env
                 .subscription_key
-                .as_deref()
-                .map_or(Value::Null, Value::str),
+                .as_ref()
+                .map_or(Value::Null, |k| Value::str(k.expose())),
             Prop::DeploymentServiceName => Value::str("portico"),
             Prop::RequestId => Value::Guid(request_guid(&env.request_id)),
             Prop::Timestamp => Value::DateTime(to_datetime(env.received)),

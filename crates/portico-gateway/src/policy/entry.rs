@@ -55,9 +55,12 @@ pub async fn run(
             .headers
             .get(&api.key_header)
             .and_then(|v| v.to_str().ok());
-        from_header.map(str::to_owned).or_else(|| {
-            crate::query::find(parts.uri.query()?, &api.key_query).map(|k| k.into_owned())
-        })
+        from_header
+            .map(str::to_owned)
+            .or_else(|| {
+                crate::query::find(parts.uri.query()?, &api.key_query).map(|k| k.into_owned())
+            })
+            .map(portico_model::Secret::new)
     });
     let env = Env {
         api: &api.policies.info,
