@@ -152,7 +152,18 @@ impl Run<'_, '_> {
                 });
                 return Ok(());
             };
-            (target, path) = self.locate(&target, &location)?;
+            let (next_target, next_path) = self.locate(&target, &location)?;
+            if next_target.endpoint.authority() != target.endpoint.authority() {
+                // Credentials meant for one backend never follow a redirect to another host.
+                for h in [
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                    header::PROXY_AUTHORIZATION,
+                ] {
+                    self.st.headers.remove(h);
+                }
+            }
+            (target, path) = (next_target, next_path);
             if new_method != method {
                 method = new_method;
                 self.st.body = RequestPayload::Buffered(Bytes::new());
@@ -210,7 +221,8 @@ impl Run<'_, '_> {
         let Some(authority) = location.authority() else {
             return Ok((current.clone(), pq));
         };
-        let scheme = location.scheme_str().unwrap_or("http");
+        let current_scheme = current.endpoint.scheme().to_string();
+        let scheme = location.scheme_str().unwrap_or(&current_scheme);
         let target = BackendTarget::parse(
             &format!("{scheme}://{authority}"),
             TlsVerification::FULL,
@@ -231,13 +243,13 @@ fn redirect<B>(resp: &http::Response<B>, method: &Method) -> Option<(Uri, Method
         StatusCode::SEE_OTHER => *method == Method::HEAD,
         _ => return None,
     };
-    let location: Uri = resp
-        .headers()
-        .get(header::LOCATION)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()?;
+    let text = resp.headers().get(header::LOCATION)?.to_str().ok()?;
+    // Absolute URLs and absolute paths are followed; a relative reference ("next", "../x")
+    // would parse as a host name, so the redirect goes back to the client instead.
+    if !(text.starts_with('/') && !text.starts_with("//") || text.contains("://")) {
+        return None;
+    }
+    let location: Uri = text.parse().ok()?;
     let next = if keeps_method {
         method.clone()
     } else {
