@@ -111,7 +111,11 @@ impl Run<'_, '_> {
             reason,
             message: format!("JWT Validation Failed: {detail}"),
             answer: GatewayError::PolicyRefused {
-                status: StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED),
+                // Only an error status can refuse a request; anything else falls back to 401.
+                status: StatusCode::from_u16(status)
+                    .ok()
+                    .filter(|s| s.is_client_error() || s.is_server_error())
+                    .unwrap_or(StatusCode::UNAUTHORIZED),
                 message,
             },
         })
