@@ -67,6 +67,17 @@ impl Run<'_, '_> {
         if r.status != StatusCode::OK && !any_status {
             return Ok(());
         }
+        // A response of unknown length or too large to buffer is served as it streams, not
+        // cached (buffering it
+        // could turn a good 200 into a 500).
+        let declared = r
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_none_or(|n| n > crate::policy::BODY_CAP) {
+            return Ok(());
+        }
         let body = r
             .buffer()
             .await
