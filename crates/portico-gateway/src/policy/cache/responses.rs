@@ -68,8 +68,7 @@ impl Run<'_, '_> {
             return Ok(());
         }
         // A response of unknown length or too large to buffer is served as it streams, not
-        // cached (buffering it
-        // could turn a good 200 into a 500).
+        // cached (buffering it could turn a good 200 into a 500).
         let declared = r
             .headers
             .get(header::CONTENT_LENGTH)
