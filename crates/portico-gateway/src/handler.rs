@@ -164,7 +164,7 @@ async fn route_and_forward(
     }
     let target = route.api.backend.pick(Instant::now())?;
     let f = Forward {
-        target: &target,
+        target,
         suffix,
         query: query.as_deref(),
         key_header: &route.api.key_header,
