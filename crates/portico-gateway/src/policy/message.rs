@@ -31,11 +31,7 @@ impl Run<'_, '_> {
         match action {
             Action::SetVariable(v) => {
                 let value = eval::value(&v.value, &mut self.cx())?;
-                let vars = &mut self.st.variables;
-                match vars.iter_mut().find(|(n, _)| *n == v.name) {
-                    Some(slot) => slot.1 = value,
-                    None => vars.push((v.name.clone(), value)),
-                }
+                self.st.set_variable(&v.name, value);
             }
             Action::SetHeader(h) => {
                 let (name, values) = self.header_args(h)?;

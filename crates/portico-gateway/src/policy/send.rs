@@ -43,7 +43,7 @@ impl Run<'_, '_> {
             Err(_) if s.ignore_error => Value::Null,
             Err(e) => return Err(failure(e, timeout)),
         };
-        self.store_variable(&name, value);
+        self.st.set_variable(&name, value);
         Ok(())
     }
 

@@ -115,3 +115,13 @@ pub struct RequestState {
     /// The client's side of a protocol switch, when it asked for one.
     pub upgrade: Option<OnUpgrade>,
 }
+
+impl RequestState {
+    /// Sets `context.Variables[name]`, replacing an earlier value of the same name.
+    pub fn set_variable(&mut self, name: &str, value: Value) {
+        match self.variables.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.variables.push((name.to_owned(), value)),
+        }
+    }
+}

@@ -191,7 +191,8 @@ impl Run<'_, '_> {
             self.after_header(name, HeaderValue::from(secs));
         }
         if let Some(v) = &o.retry_after_variable_name {
-            self.set_var(v, Value::Int(i32::try_from(secs).unwrap_or(i32::MAX)));
+            self.st
+                .set_variable(v, Value::Int(i32::try_from(secs).unwrap_or(i32::MAX)));
         }
         self.report_remaining(o, 0, 0);
         let message = format!("Rate limit is exceeded. Try again in {secs} seconds.");
@@ -201,7 +202,8 @@ impl Run<'_, '_> {
     /// The remaining-calls variable and headers (`total` 0: leave the total header out).
     fn report_remaining(&mut self, o: &LimitOutputs, remaining: u64, total: u64) {
         if let Some(v) = &o.remaining_calls_variable_name {
-            self.set_var(v, Value::Int(i32::try_from(remaining).unwrap_or(i32::MAX)));
+            self.st
+                .set_variable(v, Value::Int(i32::try_from(remaining).unwrap_or(i32::MAX)));
         }
         let mut header = |name: &Option<String>, n: u64| {
             if let Some(name) = name.as_deref() {
@@ -213,14 +215,6 @@ impl Run<'_, '_> {
         header(&o.remaining_calls_header_name, remaining);
         if total > 0 {
             header(&o.total_calls_header_name, total);
-        }
-    }
-
-    pub(super) fn set_var(&mut self, name: &str, value: Value) {
-        let vars = &mut self.st.variables;
-        match vars.iter_mut().find(|(n, _)| n == name) {
-            Some(slot) => slot.1 = value,
-            None => vars.push((name.to_owned(), value)),
         }
     }
 

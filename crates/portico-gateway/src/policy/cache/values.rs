@@ -33,7 +33,7 @@ impl Run<'_, '_> {
             (None, Some(d)) => eval::value(d, &mut self.cx())?,
             (None, None) => return Ok(()),
         };
-        self.store_variable(&p.variable_name, value);
+        self.st.set_variable(&p.variable_name, value);
         Ok(())
     }
 
@@ -56,15 +56,6 @@ impl Run<'_, '_> {
         let key = value_key(&text(key, &mut self.cx())?);
         self.shared.cache.remove(&key);
         Ok(())
-    }
-
-    /// Sets or replaces a variable.
-    pub(in crate::policy) fn store_variable(&mut self, name: &str, value: Value) {
-        let vars = &mut self.st.variables;
-        match vars.iter_mut().find(|(n, _)| n == name) {
-            Some(slot) => slot.1 = value,
-            None => vars.push((name.to_owned(), value)),
-        }
     }
 }
 

@@ -62,7 +62,7 @@ impl Run<'_, '_> {
         match &p.output_token_variable_name {
             Some(name) => {
                 let name = text(name, &mut self.cx())?.into_owned();
-                self.store_variable(&name, Value::Str(token));
+                self.st.set_variable(&name, Value::Str(token));
             }
             None => {
                 let mut value = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {

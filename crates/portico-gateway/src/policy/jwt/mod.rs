@@ -85,7 +85,7 @@ impl Run<'_, '_> {
         match self.verify(check).await {
             Ok(token) => {
                 if let Some(name) = &check.policy.output_token_variable_name {
-                    self.store_variable(name, Value::Jwt(Arc::new(token)));
+                    self.st.set_variable(name, Value::Jwt(Arc::new(token)));
                 }
                 Ok(())
             }
