@@ -97,19 +97,9 @@ impl Run<'_, '_> {
             Action::EmitMetric(m) => self.emit_metric(m)?,
             Action::RewriteUri(r) => self.rewrite_uri(r)?,
             Action::SetBackend(b) => self.set_backend(b)?,
-            Action::Choose { .. } | Action::Forward(_) | Action::Traffic(_) | Action::Block(_) => {
-                unreachable!("the section walker runs these")
-            }
-            // The call, cache and JWT policies go through `dispatch`.
-            Action::SendRequest(_)
-            | Action::SendOneWay(_)
-            | Action::CacheLookupValue(_)
-            | Action::CacheStoreValue(_)
-            | Action::CacheRemoveValue(_)
-            | Action::ValidateJwt(_)
-            | Action::CacheLookup(_)
-            | Action::CacheStore(_)
-            | Action::ManagedIdentity(_) => unreachable!("the section walker dispatches these"),
+            // Flow, forwarding, traffic, call, cache and JWT actions: `execute::section`
+            // runs or dispatches them and never hands them here.
+            other => unreachable!("the section walker runs {other:?}"),
         }
         Ok(Flow::Next)
     }
