@@ -51,6 +51,8 @@ pub fn start(dir: &Path, run: &PorticoRun<'_>) -> anyhow::Result<Proc> {
             &listen,
             "--ops-listen",
             &ops,
+            "--tls-listen",
+            "off",
             "--workers",
             &workers,
             "--access-log",

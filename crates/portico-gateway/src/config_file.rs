@@ -4,18 +4,14 @@
 //! configuration already serving stays.
 //!
 //! The file's directory is watched rather than the file, so editors that write a new file and
-//! rename it over the old one, and Kubernetes' `..data` symlink swap, are both seen.
+//! rename it over the old one, and Kubernetes' `..data` symlink swap, are both seen; so are
+//! the directories of the files it references (policies, certificates), so a certificate
+//! renewed by cert-manager in its own volume is picked up like an edit of the document.
 
+use crate::file_watch::{dir_of, DirWatch};
 use crate::gateway::Gateway;
-use notify::{EventKind, RecursiveMode, Watcher};
 use portico_model::{ConfigErrors, Document, DocumentFormat, Snapshot};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-use tokio::sync::mpsc;
-
-/// Quiet time after the last file event before reloading, so a burst of writes from one save
-/// is read once, complete.
-const SETTLE: Duration = Duration::from_millis(100);
 
 /// Why a file could not become a configuration.
 #[derive(Debug, thiserror::Error)]
@@ -48,9 +44,8 @@ pub struct FileSource {
     revision: u64,
     /// The last document applied, with its referenced files read in.
     last: Option<Document>,
-    /// Kept alive for as long as changes should be seen.
-    _watcher: notify::RecommendedWatcher,
-    changes: mpsc::UnboundedReceiver<()>,
+    /// The directories of the file and of every file it references.
+    watch: DirWatch,
 }
 
 impl FileSource {
@@ -58,29 +53,18 @@ impl FileSource {
     /// first load runs is seen by [`FileSource::run`].
     pub fn start(path: impl Into<PathBuf>, gateway: Gateway) -> Result<Self, LoadError> {
         let path = path.into();
-        let (tx, changes) = mpsc::unbounded_channel();
         let watch_error = |source| LoadError::Watch {
             path: path.clone(),
             source,
         };
-        let mut watcher =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                // Reading the file raises access events; reacting to those would reload forever.
-                if event.is_ok_and(|e| !matches!(e.kind, EventKind::Access(_))) {
-                    let _ = tx.send(());
-                }
-            })
-            .map_err(watch_error)?;
-        watcher
-            .watch(watch_dir(&path), RecursiveMode::NonRecursive)
-            .map_err(watch_error)?;
+        let mut watch = DirWatch::new().map_err(watch_error)?;
+        watch.add(&path).map_err(watch_error)?;
         let mut source = Self {
             path,
             gateway,
             revision: 0,
             last: None,
-            _watcher: watcher,
-            changes,
+            watch,
         };
         source.load()?;
         Ok(source)
@@ -102,7 +86,16 @@ impl FileSource {
 
     fn try_load(&mut self) -> Result<bool, LoadError> {
         let path = self.path.clone();
-        let doc = read_document(&path)?;
+        let mut referenced = Vec::new();
+        let doc = read_document_noting(&path, &mut referenced);
+        for file in &referenced {
+            // A directory that cannot be watched only delays a reload until the next edit of
+            // the document itself; it is no reason to refuse the configuration.
+            if let Err(e) = self.watch.add(file) {
+                tracing::warn!(file = %file.display(), error = %e, "cannot watch a referenced file; edit the document to reload it");
+            }
+        }
+        let doc = doc?;
         if self.last.as_ref() == Some(&doc) {
             return Ok(false);
         }
@@ -128,11 +121,9 @@ impl FileSource {
         tokio::pin!(stop);
         loop {
             tokio::select! {
-                event = self.changes.recv() => if event.is_none() { return },
+                changed = self.watch.changed() => if !changed { return },
                 _ = &mut stop => return,
             }
-            // Let the burst of events from one save settle.
-            while let Ok(Some(())) = tokio::time::timeout(SETTLE, self.changes.recv()).await {}
             match self.load() {
                 Ok(true) => {}
                 Ok(false) => {
@@ -149,6 +140,12 @@ impl FileSource {
 /// Reads a declarative document and the files it references (`policyFile`, `pemFile`, …,
 /// relative to the document's folder). The result is parsed but not yet validated.
 pub fn read_document(path: &Path) -> Result<Document, LoadError> {
+    read_document_noting(path, &mut Vec::new())
+}
+
+/// [`read_document`], adding to `referenced` each file the document refers to (also when
+/// reading fails, so a missing file is watched for).
+fn read_document_noting(path: &Path, referenced: &mut Vec<PathBuf>) -> Result<Document, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: path.to_owned(),
         source,
@@ -165,15 +162,13 @@ pub fn read_document(path: &Path) -> Result<Document, LoadError> {
         errors,
     };
     let mut doc = Document::parse(&text, DocumentFormat::detect(name, &text)).map_err(invalid)?;
-    let dir = watch_dir(path);
-    doc.resolve_files(&mut |file: &str| std::fs::read(dir.join(file)).map_err(|e| e.to_string()))
-        .map_err(invalid)?;
+    let dir = dir_of(path);
+    doc.resolve_files(&mut |file: &str| {
+        let file = dir.join(file);
+        let read = std::fs::read(&file).map_err(|e| e.to_string());
+        referenced.push(file);
+        read
+    })
+    .map_err(invalid)?;
     Ok(doc)
-}
-
-fn watch_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
 }

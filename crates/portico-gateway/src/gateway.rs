@@ -9,6 +9,7 @@ use crate::net::TrustedProxies;
 use crate::policy::identity::IdentityEndpoint;
 use crate::proxy::pool::{PoolSettings, Upstreams};
 use crate::runtime::Runtime;
+use crate::tls::Catalog;
 use arc_swap::ArcSwapOption;
 use portico_model::Snapshot;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,6 +63,8 @@ pub struct Shared {
     pub draining: AtomicBool,
     /// What the config source says about readiness (`/readyz` detail).
     pub readiness: crate::readiness::Readiness,
+    /// The certificates TLS handshakes get.
+    pub tls: crate::tls::TlsState,
 }
 
 /// A gateway: cheap to clone, all clones share one state.
@@ -98,6 +101,7 @@ impl Gateway {
                 backend_timeout: options.backend_timeout,
                 draining: AtomicBool::new(false),
                 readiness: Default::default(),
+                tls: Default::default(),
             }),
         }
     }
@@ -107,9 +111,15 @@ impl Gateway {
     pub fn apply(&self, snapshot: &Snapshot) -> Result<(), String> {
         let started = Instant::now();
         let metrics = &self.shared.telemetry.metrics;
-        let result = Runtime::compile(snapshot, metrics, &self.shared.upstreams);
+        let tls = &self.shared.tls;
+        let result = Catalog::compile(snapshot.document(), &tls.catalog()).and_then(|catalog| {
+            Runtime::compile(snapshot, metrics, &self.shared.upstreams).map(|r| (r, catalog))
+        });
         match result {
-            Ok(runtime) => {
+            Ok((runtime, catalog)) => {
+                // Certificates first: a request on the new runtime never meets an old site.
+                tls.set_catalog(catalog);
+                self.publish_certificates();
                 self.shared.runtime.store(Some(Arc::new(runtime)));
                 metrics.record_reload(true, Some(snapshot.revision()));
                 tracing::info!(
@@ -124,6 +134,35 @@ impl Gateway {
                 Err(e)
             }
         }
+    }
+
+    /// Serves `site` to handshakes no hostname configuration answers (a certificate from
+    /// local files).
+    pub fn set_local_certificate(&self, site: Arc<crate::tls::Site>) {
+        self.shared.tls.set_local(site);
+        self.publish_certificates();
+    }
+
+    /// Sets `portico_certificate_expiry_seconds` to the certificates served now.
+    fn publish_certificates(&self) {
+        let tls = &self.shared.tls;
+        let catalog = tls.catalog();
+        let local = tls.local();
+        self.metrics()
+            .set_served_certificates(catalog.sites().chain(local.as_ref()).map(|s| s.as_ref()));
+    }
+
+    /// Each certificate served now, by hostname.
+    pub fn served_certificates(&self) -> Vec<Arc<crate::tls::Site>> {
+        let tls = &self.shared.tls;
+        let mut sites: Vec<_> = tls.catalog().sites().cloned().collect();
+        sites.extend(tls.local());
+        sites
+    }
+
+    /// What TLS handshakes get.
+    pub fn tls(&self) -> &crate::tls::TlsState {
+        &self.shared.tls
     }
 
     /// Counts a configuration that was refused before it reached [`Gateway::apply`] (for

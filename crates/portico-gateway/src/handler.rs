@@ -12,6 +12,7 @@ use crate::proxy::headers::{self, ClientSide};
 use crate::query;
 use crate::runtime::{CompiledApi, Runtime};
 use crate::subscription_key::{self, Admission};
+use crate::tls::ClientCertificate;
 use http::{HeaderMap, HeaderValue, Method, Request, Response};
 use hyper::body::Incoming;
 use portico_model::Protocol;
@@ -31,6 +32,8 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 pub struct Connection {
     pub peer: SocketAddr,
     pub tls: bool,
+    /// The certificate the client presented in the TLS handshake, if asked and given.
+    pub client_certificate: Option<Arc<ClientCertificate>>,
     /// The peer's address as `X-Forwarded-For` text.
     pub client_ip: HeaderValue,
     /// Whether the peer is a trusted front proxy.
@@ -38,12 +41,27 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(peer: SocketAddr, tls: bool, trusted_proxies: &crate::net::TrustedProxies) -> Self {
+    /// A plain-TCP connection.
+    pub fn plain(peer: SocketAddr, trusted_proxies: &crate::net::TrustedProxies) -> Self {
         Self {
             peer,
-            tls,
+            tls: false,
+            client_certificate: None,
             client_ip: headers::ip_header_value(peer.ip()),
             trusted: trusted_proxies.contains(peer.ip()),
+        }
+    }
+
+    /// A TLS connection, with the client's certificate when it sent one.
+    pub fn tls(
+        peer: SocketAddr,
+        trusted_proxies: &crate::net::TrustedProxies,
+        client_certificate: Option<Arc<ClientCertificate>>,
+    ) -> Self {
+        Self {
+            tls: true,
+            client_certificate,
+            ..Self::plain(peer, trusted_proxies)
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod config_file;
 pub mod control_plane;
 pub mod errors;
 pub mod exchange;
+mod file_watch;
 pub mod gateway;
 pub mod handler;
 pub mod metrics;
@@ -25,6 +26,9 @@ pub mod readiness;
 pub mod runtime;
 pub mod server;
 pub mod subscription_key;
+pub mod tls;
 
 pub use gateway::{Gateway, GatewayOptions};
-pub use server::{serve_http, serve_ops, ListenerLimits, ShutdownSignal, MIN_HEADER_BYTES};
+pub use server::{
+    serve_http, serve_https, serve_ops, ListenerLimits, ShutdownSignal, MIN_HEADER_BYTES,
+};

@@ -146,6 +146,20 @@ pub struct Metrics {
     policy_series: Mutex<HashSet<u64>>,
     /// The control-plane config source's series.
     pub control_plane: crate::control_plane::metrics::SyncMetrics,
+    certificate_expiry: Family<CertificateLabels, Gauge>,
+    tls_handshake_failures: Family<ReasonLabels, Counter>,
+    certificate_reload_failures: Counter,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CertificateLabels {
+    hostname: String,
+    thumbprint: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
 }
 
 impl Default for Metrics {
@@ -204,7 +218,28 @@ impl Metrics {
         );
         let unmatched = new_route(&durations, &requests, Label::none(), Label::none());
         let control_plane = crate::control_plane::metrics::SyncMetrics::register(&mut registry);
+        let certificate_expiry = Family::<CertificateLabels, Gauge>::default();
+        registry.register(
+            "certificate_expiry_seconds",
+            "Unix time at which each served certificate expires, by hostname and SHA-1 thumbprint",
+            certificate_expiry.clone(),
+        );
+        let tls_handshake_failures = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "tls_handshake_failures",
+            "TLS handshakes that failed, by reason (no_certificate or handshake)",
+            tls_handshake_failures.clone(),
+        );
+        let certificate_reload_failures = Counter::default();
+        registry.register(
+            "certificate_reload_failures",
+            "Certificate files that changed but could not be loaded (the previous certificate kept serving)",
+            certificate_reload_failures.clone(),
+        );
         Self {
+            certificate_expiry,
+            tls_handshake_failures,
+            certificate_reload_failures,
             control_plane,
             policy_metrics,
             policy_series: Mutex::new(HashSet::new()),
@@ -227,6 +262,31 @@ impl Metrics {
     /// The series of requests that matched no API.
     pub fn unmatched(&self) -> &Arc<RouteMetrics> {
         &self.unmatched
+    }
+
+    /// Replaces the served-certificate series with `sites`.
+    pub fn set_served_certificates<'a>(&self, sites: impl Iterator<Item = &'a crate::tls::Site>) {
+        self.certificate_expiry.clear();
+        for site in sites {
+            self.certificate_expiry
+                .get_or_create(&CertificateLabels {
+                    hostname: site.hostname.clone(),
+                    thumbprint: site.certificate.thumbprint.clone(),
+                })
+                .set(site.certificate.not_after_unix());
+        }
+    }
+
+    /// Counts a failed TLS handshake; `reason` is one of a few fixed words.
+    pub fn record_tls_handshake_failure(&self, reason: &'static str) {
+        self.tls_handshake_failures
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
+    /// Counts a certificate file change that could not be loaded.
+    pub fn record_certificate_reload_failure(&self) {
+        self.certificate_reload_failures.inc();
     }
 
     /// Records a backend failure; `reason` is one of a few fixed words.

@@ -54,6 +54,12 @@ pub struct HostnameConfiguration {
     /// The `certificates` entry served for this hostname.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_id: Option<String>,
+    /// Serve this hostname's certificate to clients that send no server name (SNI) or a name
+    /// no configuration matches (APIM's `defaultSslBinding`).
+    #[serde(default)]
+    pub default_ssl_binding: bool,
+    /// Ask clients for a certificate during the handshake (optional for the client; policies
+    /// such as `validate-client-certificate` decide what to require).
     #[serde(default)]
     pub negotiate_client_certificate: bool,
     #[serde(default = "default_true")]

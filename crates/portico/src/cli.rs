@@ -204,6 +204,17 @@ pub struct ServeArgs {
     /// Address of the client-facing HTTP listener.
     #[arg(long, env = "PORTICO_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
+    /// Address of the client-facing HTTPS listener, or `off`. It serves the certificates of
+    /// the gateway's hostname configurations, and `--tls-cert` as the fallback.
+    #[arg(long, env = "PORTICO_TLS_LISTEN", default_value = "0.0.0.0:8443", value_parser = parse_optional_address)]
+    pub tls_listen: OptionalAddress,
+    /// A PEM certificate chain (leaf first) served to handshakes no hostname configuration
+    /// answers; watched, so a renewed file (cert-manager, a Kubernetes secret) is picked up.
+    #[arg(long, env = "PORTICO_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The unencrypted PEM private key of `--tls-cert`; watched likewise.
+    #[arg(long, env = "PORTICO_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Address of the ops listener (/healthz, /readyz, /metrics).
     #[arg(long, env = "PORTICO_OPS_LISTEN", default_value = "127.0.0.1:9091")]
     pub ops_listen: SocketAddr,
@@ -235,6 +246,19 @@ pub struct ServeArgs {
     /// One JSON access-log line per request on standard output.
     #[arg(long, env = "PORTICO_ACCESS_LOG", value_enum, default_value = "on")]
     pub access_log: Switch,
+}
+
+/// A listener address, or `off` for no listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalAddress(pub Option<SocketAddr>);
+
+fn parse_optional_address(text: &str) -> Result<OptionalAddress, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(OptionalAddress(None));
+    }
+    text.parse()
+        .map(|a| OptionalAddress(Some(a)))
+        .map_err(|e| format!("{e} (give host:port, or off)"))
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@ use anyhow::Context;
 use portico_gateway::config_file::FileSource;
 use portico_gateway::net::TrustedProxies;
 use portico_gateway::policy::identity::IdentityEndpoint;
+use portico_gateway::tls::local_files::CertificateFiles;
 use portico_gateway::{
-    serve_http, serve_ops, Gateway, GatewayOptions, ListenerLimits, ShutdownSignal,
+    serve_http, serve_https, serve_ops, Gateway, GatewayOptions, ListenerLimits, ShutdownSignal,
     MIN_HEADER_BYTES,
 };
 use std::future::Future;
@@ -102,7 +103,21 @@ pub async fn start_listeners(
             args.ops_listen
         )
     })?;
-    tracing::info!(listen = %http.local_addr()?, ops = %ops.local_addr()?, "portico gateway started");
+    let https = match args.tls_listen.0 {
+        None => None,
+        Some(address) => Some(TcpListener::bind(address).await.with_context(|| {
+            format!(
+                "cannot listen on {address} (--tls-listen / PORTICO_TLS_LISTEN; `off` disables it)"
+            )
+        })?),
+    };
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let files = CertificateFiles::start(cert.clone(), key.clone(), gateway.clone())
+            .map_err(|e| anyhow::anyhow!("{e} (--tls-cert / --tls-key)"))?;
+        tokio::spawn(files.run(shutdown.clone()));
+    }
+    let tls_address = https.as_ref().map(TcpListener::local_addr).transpose()?;
+    tracing::info!(listen = %http.local_addr()?, tls_listen = ?tls_address, ops = %ops.local_addr()?, "portico gateway started");
     let limits = ListenerLimits {
         max_connections: args.max_connections,
         max_header_bytes: args.max_header_bytes,
@@ -110,12 +125,21 @@ pub async fn start_listeners(
         shutdown_timeout: args.shutdown_timeout,
     };
     tokio::spawn(serve_ops(ops, gateway.clone()));
-    Ok(tokio::spawn(serve_http(
-        http,
-        gateway.clone(),
-        limits,
-        shutdown,
-    )))
+    let https = https.map(|listener| {
+        tokio::spawn(serve_https(
+            listener,
+            gateway.clone(),
+            limits.clone(),
+            shutdown.clone(),
+        ))
+    });
+    let http = tokio::spawn(serve_http(http, gateway.clone(), limits, shutdown));
+    Ok(tokio::spawn(async move {
+        let _ = http.await;
+        if let Some(https) = https {
+            let _ = https.await;
+        }
+    }))
 }
 
 /// SIGTERM and SIGINT, installed before anything else starts so a signal during start-up is

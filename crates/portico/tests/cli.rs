@@ -22,6 +22,7 @@ fn start_gateway(config: &std::path::Path) -> (Process, SocketAddr) {
             "2",
         ])
         .env("PORTICO_LISTEN", addr.to_string())
+        .env("PORTICO_TLS_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -75,6 +76,8 @@ fn an_invalid_document_is_refused_at_start_with_every_error() {
             "--listen",
             "127.0.0.1:0",
             "--ops-listen",
+            "127.0.0.1:0",
+            "--tls-listen",
             "127.0.0.1:0",
         ])
         .output()
@@ -198,6 +201,8 @@ fn start_up(
             &listen.to_string(),
             "--ops-listen",
             &ops.to_string(),
+            "--tls-listen",
+            "127.0.0.1:0",
         ])
         .args([
             "--admin-listen",

@@ -56,15 +56,38 @@ pub fn redact(kind: Kind, properties: &Value) -> Value {
     shown
 }
 
-/// What a stored certificate's material says about it: subject, thumbprint, expiration date.
+/// What a stored certificate's material says about it: subject, issuer, names, thumbprints,
+/// validity and warnings.
 fn certificate_info(properties: &Map<String, Value>) -> Option<Map<String, Value>> {
-    let mut with_id = properties.clone();
-    with_id.insert("id".into(), Value::String(String::new()));
-    let cert: portico_model::Certificate = serde_json::from_value(Value::Object(with_id)).ok()?;
-    match serde_json::to_value(cert.parse().ok()?.info) {
+    match serde_json::to_value(parse_certificate(properties).ok()?.info) {
         Ok(Value::Object(info)) => Some(info),
         _ => None,
     }
+}
+
+/// Refuses a certificate being uploaded whose leaf is expired or not yet valid. (Parse errors
+/// and a key that does not match are refused by validation, for files and uploads alike.)
+pub fn check_uploaded_certificate(properties: &Value) -> Result<(), String> {
+    let Some(map) = properties.as_object() else {
+        return Ok(());
+    };
+    let Ok(parsed) = parse_certificate(map) else {
+        return Ok(()); // validation names the problem with its field path
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    parsed.info.check_valid_at(now)
+}
+
+fn parse_certificate(
+    properties: &Map<String, Value>,
+) -> Result<portico_model::ParsedCertificate, String> {
+    let mut with_id = properties.clone();
+    with_id.insert("id".into(), Value::String(String::new()));
+    let cert: portico_model::Certificate =
+        serde_json::from_value(Value::Object(with_id)).map_err(|e| e.to_string())?;
+    cert.parse()
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 //! a validated configuration is always the one committed.
 
 use super::error::ApiError;
-use super::ApiState;
+use super::{secrets, ApiState};
 use crate::declarative::{canonical, document_of};
-use crate::store::{Change, Precondition, ResourcePath, StoreError, Stored};
+use crate::store::{Change, Kind, Precondition, ResourcePath, StoreError, Stored};
 use http::StatusCode;
 use serde_json::Value;
 
@@ -64,6 +64,12 @@ impl Edit {
             }
             Some(i) => self.all[i] = candidate,
             None => self.all.push(candidate),
+        }
+        if path.kind() == Kind::Certificate {
+            // Checked only when the certificate changes: one that expired while stored must
+            // not block unrelated writes. (Nothing is committed when this fails.)
+            secrets::check_uploaded_certificate(&properties)
+                .map_err(|e| ApiError::bad_request(format!("{path}: {e}")))?;
         }
         self.changes.push(Change::Put {
             path: path.clone(),

@@ -9,7 +9,9 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use portico_gateway::access_log::AccessLog;
-use portico_gateway::{serve_http, serve_ops, Gateway, GatewayOptions, ListenerLimits};
+use portico_gateway::{
+    serve_http, serve_https, serve_ops, Gateway, GatewayOptions, ListenerLimits,
+};
 use portico_model::{Document, DocumentFormat, Snapshot};
 use std::convert::Infallible;
 use std::io::Write;
@@ -19,6 +21,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+pub mod tls;
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -89,6 +93,8 @@ pub fn zeros(n: u64) -> Body {
 /// A gateway running in this process.
 pub struct TestGateway {
     pub addr: SocketAddr,
+    /// The HTTPS listener (serving the snapshot's hostname configurations).
+    pub tls: SocketAddr,
     pub ops: SocketAddr,
     pub gateway: Gateway,
     pub access_log: Arc<Mutex<Vec<u8>>>,
@@ -128,14 +134,27 @@ impl TestGateway {
         let sink = SharedBuf(access_log.clone());
         let gateway = Gateway::with_access_log(options, Some(AccessLog::to_writer(sink)));
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let https = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let ops = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (addr, ops_addr) = (http.local_addr().unwrap(), ops.local_addr().unwrap());
+        let tls = https.local_addr().unwrap();
         let (stop, shutdown) = watch::channel(false);
-        let served = tokio::spawn(serve_http(http, gateway.clone(), limits, shutdown.clone()));
+        let served_https = tokio::spawn(serve_https(
+            https,
+            gateway.clone(),
+            limits.clone(),
+            shutdown.clone(),
+        ));
+        let served_http = tokio::spawn(serve_http(http, gateway.clone(), limits, shutdown.clone()));
+        let served = tokio::spawn(async move {
+            served_http.await.unwrap();
+            served_https.await.unwrap();
+        });
         tokio::spawn(serve_ops(ops, gateway.clone()));
         drop(shutdown);
         Self {
             addr,
+            tls,
             ops: ops_addr,
             gateway,
             access_log,

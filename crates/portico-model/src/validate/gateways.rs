@@ -90,6 +90,7 @@ impl Validator {
     ) {
         let mut ids = HashSet::new();
         let mut names: HashMap<String, String> = HashMap::new();
+        let mut default_binding: Option<&str> = None;
         for (j, h) in configs.iter().enumerate() {
             let path = format!("{gateway}.hostnameConfigurations[{j}]");
             self.id(
@@ -124,6 +125,20 @@ impl Validator {
                         format!("certificate {c:?} has no private key, so it cannot be served"),
                     ),
                     Some(true) => {}
+                }
+            }
+            if h.default_ssl_binding {
+                if h.certificate_id.is_none() {
+                    self.error(
+                        format!("{path}.defaultSslBinding"),
+                        "the default binding needs a certificateId to serve",
+                    );
+                }
+                if let Some(other) = default_binding.replace(&h.id) {
+                    self.conflict(
+                        format!("{path}.defaultSslBinding"),
+                        format!("hostname configuration {other:?} is already the default binding"),
+                    );
                 }
             }
             for (field, on) in [

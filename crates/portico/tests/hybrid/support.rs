@@ -103,6 +103,8 @@ pub struct Gw {
     pub _process: Process,
     pub listen: SocketAddr,
     pub ops: SocketAddr,
+    /// The HTTPS listener.
+    pub tls: SocketAddr,
 }
 
 /// Starts `portico gateway --control-plane …` with `extra` arguments (token, backup, …).
@@ -111,7 +113,7 @@ pub fn start_gateway(control_planes: &str, extra: &[&str]) -> Gw {
 }
 
 pub fn start_gateway_env(control_planes: &str, extra: &[&str], env: &[(&str, &str)]) -> Gw {
-    let (listen, ops) = (free_addr(), free_addr());
+    let (listen, ops, tls) = (free_addr(), free_addr(), free_addr());
     let child = Command::new(BIN)
         .args(["gateway", "--control-plane", control_planes])
         .args([
@@ -119,6 +121,8 @@ pub fn start_gateway_env(control_planes: &str, extra: &[&str], env: &[(&str, &st
             &listen.to_string(),
             "--ops-listen",
             &ops.to_string(),
+            "--tls-listen",
+            &tls.to_string(),
         ])
         .args([
             "--heartbeat-interval",
@@ -141,6 +145,7 @@ pub fn start_gateway_env(control_planes: &str, extra: &[&str], env: &[(&str, &st
         _process: Process(child),
         listen,
         ops,
+        tls,
     }
 }
 
