@@ -247,3 +247,138 @@ async fn a_refused_configuration_keeps_the_old_certificate_serving() {
     let hs = client.connect(gw.tls, "api.example.com").await.unwrap();
     assert_eq!(hs.thumbprint, good.thumbprint);
 }
+
+/// Writes `issued` as a Kubernetes secret volume does: files behind a `..data` symlink to a
+/// timestamped directory, swapped atomically by renaming a new symlink over `..data`.
+fn publish_secret(dir: &std::path::Path, generation: u32, cert: &str, key: &str) {
+    use std::os::unix::fs::symlink;
+    let versioned = dir.join(format!("..2026_11_27_{generation}"));
+    std::fs::create_dir(&versioned).unwrap();
+    std::fs::write(versioned.join("tls.crt"), cert).unwrap();
+    std::fs::write(versioned.join("tls.key"), key).unwrap();
+    let staged = dir.join("..data_tmp");
+    symlink(versioned.file_name().unwrap(), &staged).unwrap();
+    std::fs::rename(&staged, dir.join("..data")).unwrap();
+    for name in ["tls.crt", "tls.key"] {
+        let link = dir.join(name);
+        if link.symlink_metadata().is_err() {
+            symlink(format!("..data/{name}"), link).unwrap();
+        }
+    }
+}
+
+async fn metric(gw: &TestGateway, name: &str) -> String {
+    let text = common::get(&format!("http://{}/metrics", gw.ops), &[])
+        .await
+        .body;
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter(|l| l.starts_with(name))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn certificate_files_are_watched_through_a_kubernetes_symlink_swap_and_a_bad_pair_never_replaces_a_good_one(
+) {
+    use portico_gateway::tls::local_files::CertificateFiles;
+    let ca = Ca::new("Files Root");
+    let (first, second, third) = (
+        ca.issue(&["files.example.com"]),
+        ca.issue(&["files.example.com"]),
+        ca.issue(&["files.example.com"]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    publish_secret(dir.path(), 1, &first.chain_pem, &first.key_pem);
+    let gw = TestGateway::unconfigured(common::options(), ListenerLimits::default()).await;
+    let files = CertificateFiles::start(
+        dir.path().join("tls.crt"),
+        dir.path().join("tls.key"),
+        gw.gateway.clone(),
+    )
+    .unwrap();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    tokio::spawn(files.run(shutdown));
+    let client = Client::new(&[ca.der()], &[b"http/1.1"], None);
+    let served = || async {
+        client
+            .connect(gw.tls, "files.example.com")
+            .await
+            .unwrap()
+            .thumbprint
+    };
+    assert_eq!(served().await, first.thumbprint);
+    let expiry = metric(&gw, "portico_certificate_expiry_seconds").await;
+    assert!(expiry.contains(&first.thumbprint), "{expiry}");
+
+    publish_secret(dir.path(), 2, &second.chain_pem, &second.key_pem);
+    let started = std::time::Instant::now();
+    while served().await != second.thumbprint {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the swap was not seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // A certificate with another pair's key: refused, counted, the good one keeps serving.
+    publish_secret(dir.path(), 3, &third.chain_pem, &first.key_pem);
+    let started = std::time::Instant::now();
+    while !metric(&gw, "portico_certificate_reload_failures_total")
+        .await
+        .ends_with(" 1")
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the bad pair was not reported"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(served().await, second.thumbprint);
+    let _ = stop.send(true);
+}
+
+#[tokio::test]
+async fn a_declarative_file_s_referenced_certificate_files_are_watched_in_their_own_folder() {
+    use portico_gateway::config_file::FileSource;
+    let ca = Ca::new("Document Root");
+    let (first, second) = (
+        ca.issue(&["doc.example.com"]),
+        ca.issue(&["doc.example.com"]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::create_dir(&secret).unwrap();
+    publish_secret(&secret, 1, &first.chain_pem, &first.key_pem);
+    let config = dir.path().join("portico.yaml");
+    std::fs::write(
+        &config,
+        "certificates:\n  - { id: tls, pemFile: secret/tls.crt, keyFile: secret/tls.key }\n\
+         gateways:\n  - id: edge\n    locationData: { name: test }\n    hostnameConfigurations:\n\
+         \x20     - { id: doc, hostname: doc.example.com, certificateId: tls }\n",
+    )
+    .unwrap();
+    let gw = TestGateway::unconfigured(common::options(), ListenerLimits::default()).await;
+    let source = FileSource::start(&config, gw.gateway.clone()).unwrap();
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    tokio::spawn(source.run(shutdown));
+    let client = Client::new(&[ca.der()], &[b"http/1.1"], None);
+    let served = || async {
+        client
+            .connect(gw.tls, "doc.example.com")
+            .await
+            .unwrap()
+            .thumbprint
+    };
+    assert_eq!(served().await, first.thumbprint);
+    publish_secret(&secret, 2, &second.chain_pem, &second.key_pem);
+    let started = std::time::Instant::now();
+    while served().await != second.thumbprint {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the renewed file was not seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(true);
+}
