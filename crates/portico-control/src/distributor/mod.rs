@@ -4,11 +4,13 @@
 //! - [`hub`] compiles the store once per revision and keeps each gateway's cut, waking
 //!   long-polls only when their own cut changed;
 //! - [`routes`] serves the gateway-facing long-poll and heartbeat routes (GatewayKey tokens,
-//!   checked by [`gateway_auth`]) and the fleet view, kept by [`fleet`].
+//!   checked by [`gateway_auth`]) and the fleet view, kept by [`fleet`];
+//! - [`expiry`] lists the certificates that expire soon and where they are served.
 //!
 //! The in-process managed gateway of `portico up` reads the same hub
 //! ([`per_gateway::Audience::Managed`]).
 
+pub mod expiry;
 pub mod fleet;
 pub mod gateway_auth;
 pub mod hub;

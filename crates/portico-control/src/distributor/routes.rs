@@ -45,6 +45,7 @@ pub fn routes(api: ApiState, hub: Arc<Hub>) -> Router {
         .route("/gateway/v1/{gateway_id}/config", get(config))
         .route("/gateway/v1/{gateway_id}/heartbeat", post(fleet::heartbeat))
         .route("/gateways/{gateway_id}/instances", get(fleet::instances))
+        .route("/expiringCertificates", get(super::expiry::expiring))
         .with_state(state)
 }
 

@@ -4,7 +4,6 @@
 //! heartbeat report.
 
 use crate::gateway::Gateway;
-use portico_model::Document;
 use serde_json::{json, Value};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -35,7 +34,6 @@ struct Inner {
     /// A problem operators must act on (unreachable control plane, refused token).
     problem: Option<String>,
     token_refused: bool,
-    certificates: Vec<Value>,
 }
 
 /// The shared status of one control-plane source.
@@ -54,7 +52,6 @@ impl Status {
                 last_sync: None,
                 problem: None,
                 token_refused: false,
-                certificates: Vec::new(),
             }),
         };
         status.publish(&status.lock());
@@ -66,10 +63,9 @@ impl Status {
     }
 
     /// A configuration from `source` was applied.
-    pub fn applied(&self, source: ConfigSource, document: &Document) {
+    pub fn applied(&self, source: ConfigSource) {
         let mut inner = self.lock();
         inner.source = source;
-        inner.certificates = certificates(document);
         self.publish(&inner);
     }
 
@@ -126,6 +122,22 @@ impl Status {
         self.gateway.readiness().set(Some(detail));
     }
 
+    /// Each served hostname with its certificate's thumbprint and expiry, as handshakes get
+    /// them now (including a certificate from local files).
+    fn served_certificates(&self) -> Vec<Value> {
+        self.gateway
+            .served_certificates()
+            .iter()
+            .map(|site| {
+                json!({
+                    "hostname": site.hostname,
+                    "thumbprint": site.certificate.thumbprint,
+                    "expiry": site.certificate.expiration_date,
+                })
+            })
+            .collect()
+    }
+
     /// The fields of the heartbeat report this status owns.
     pub fn report(&self) -> Value {
         let inner = self.lock();
@@ -139,34 +151,9 @@ impl Status {
         json!({
             "configSource": inner.source.as_str(),
             "lastSync": last_sync,
-            "certificates": inner.certificates,
+            "certificates": self.served_certificates(),
         })
     }
-}
-
-/// Each served hostname with its certificate's thumbprint and expiry.
-fn certificates(document: &Document) -> Vec<Value> {
-    let Some(gateway) = document.gateways.first() else {
-        return Vec::new();
-    };
-    gateway
-        .hostname_configurations
-        .iter()
-        .filter_map(|h| {
-            let id = h.certificate_id.as_ref()?;
-            let cert = document
-                .certificates
-                .iter()
-                .find(|c| c.id.eq_ignore_ascii_case(id))?;
-            let info = cert.parse().ok()?.info;
-            Some(json!({
-                "hostname": h.hostname,
-                "certificateId": cert.id,
-                "thumbprint": info.thumbprint,
-                "expiry": info.expiration_date,
-            }))
-        })
-        .collect()
 }
 
 fn unix_now() -> i64 {

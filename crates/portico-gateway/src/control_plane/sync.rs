@@ -176,7 +176,7 @@ fn apply(shared: &Shared, body: &[u8], source: ConfigSource) -> Result<u64, (Opt
         .gateway
         .apply(&snapshot)
         .map_err(|e| (Some(revision), format!("revision {revision}: {e}")))?;
-    shared.status.applied(source, snapshot.document());
+    shared.status.applied(source);
     Ok(revision)
 }
 

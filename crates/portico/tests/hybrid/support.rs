@@ -1,5 +1,6 @@
 //! A control plane and self-hosted gateways as real processes on 127.0.0.1, and the admin
 //! calls the hybrid tests make.
+#![allow(dead_code)] // Each test binary uses part of it.
 
 use crate::common::*;
 use std::net::SocketAddr;
