@@ -6,6 +6,7 @@
 use super::routes::Distributor;
 use crate::api::{check_admin, ApiError};
 use crate::declarative::document_of;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -25,12 +26,43 @@ pub struct ExpiryQuery {
     within_days: Option<u32>,
 }
 
+/// The answer (described for `GET /openapi.json`; built as JSON below).
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ExpiringCertificates {
+    within_days: u32,
+    value: Vec<ExpiringCertificate>,
+}
+
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ExpiringCertificate {
+    id: String,
+    subject: String,
+    thumbprint: String,
+    expiration_date: String,
+    /// Negative once expired.
+    days_remaining: i64,
+    served_by: Vec<ServedBy>,
+}
+
+#[derive(Debug, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ServedBy {
+    gateway_id: String,
+    hostname: String,
+}
+
 pub async fn expiring(
     State(state): State<Distributor>,
-    Query(query): Query<ExpiryQuery>,
+    query: Result<Query<ExpiryQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_admin(&state.api.admin_token, &headers)?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let days = query.within_days.unwrap_or(DEFAULT_DAYS);
     if days > MAX_DAYS {
         return Err(ApiError::bad_request(format!(

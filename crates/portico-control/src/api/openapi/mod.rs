@@ -77,6 +77,7 @@ pub fn document() -> OpenApi {
     }
     operations::actions(&mut paths);
     operations::declarative(&mut paths);
+    operations::expiring_certificates(&mut paths);
     let mut components = Components::new();
     components.add_security_scheme(
         BEARER,

@@ -5,6 +5,7 @@ use super::parts::{empty, error, json, query, reference, unauthorized, with_etag
 use super::template;
 use crate::api::actions::{KeyRequest, TokenRequest};
 use crate::api::apply::PlannedChange;
+use crate::distributor::expiry::ExpiringCertificates;
 use crate::store::Kind;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -25,6 +26,8 @@ pub fn schemas(out: &mut Vec<(String, RefOr<Schema>)>) {
     named::<TokenRequest>(out);
     named::<KeyRequest>(out);
     named::<portico_model::Document>(out);
+    <ExpiringCertificates as ToSchema>::schemas(out);
+    named::<ExpiringCertificates>(out);
 }
 
 fn named<T: ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) {
@@ -131,6 +134,27 @@ fn body(schema: &str) -> utoipa::openapi::request_body::RequestBody {
         )
         .required(Some(Required::True))
         .build()
+}
+
+/// `GET /expiringCertificates`.
+pub fn expiring_certificates(paths: &mut Paths) {
+    let expiring = OperationBuilder::new()
+        .operation_id(Some("ExpiringCertificates"))
+        .tag("certificates")
+        .description(Some(
+            "Certificates expiring within withinDays days (default 30, at most 3650), soonest first, with the gateway hostnames configured to serve each.",
+        ))
+        .parameter(query("withinDays", Type::Integer, "Days ahead to look."))
+        .response(
+            "200",
+            json("The certificates.", reference("ExpiringCertificates")).build(),
+        )
+        .response("400", error("withinDays is not a whole number of days up to 3650."))
+        .response("401", unauthorized());
+    paths.paths.insert(
+        "/expiringCertificates".into(),
+        PathItem::new(HttpMethod::Get, expiring),
+    );
 }
 
 /// `POST /apply`, `GET /export` and `GET /openapi.json`.
