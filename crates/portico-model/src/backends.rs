@@ -26,6 +26,18 @@ pub struct Backend {
     /// Stops sending requests to a failing `Single` backend for a while.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// What the gateway presents to the backend (APIM's `credentials`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<BackendCredentials>,
+}
+
+/// Credentials for a backend. Of APIM's, Portico supports client certificates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackendCredentials {
+    /// The `certificates` entry (with its private key) presented for mTLS; one at most.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificate_ids: Vec<String>,
 }
 
 /// The backend's protocol. Only `http` (which includes HTTPS URLs) is supported.
@@ -46,13 +58,17 @@ pub enum BackendType {
 }
 
 /// How the gateway checks a TLS backend's certificate (APIM's `tls` backend property).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BackendTls {
     #[serde(default = "default_true")]
     pub validate_certificate_chain: bool,
     #[serde(default = "default_true")]
     pub validate_certificate_name: bool,
+    /// `certificates` entries of the authorities the backend's chain must lead to, instead of
+    /// the system's roots (a Portico extension, for backends with a private CA).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_certificate_ids: Vec<String>,
 }
 
 impl Default for BackendTls {
@@ -60,6 +76,7 @@ impl Default for BackendTls {
         Self {
             validate_certificate_chain: true,
             validate_certificate_name: true,
+            ca_certificate_ids: Vec::new(),
         }
     }
 }

@@ -12,8 +12,9 @@
 //!   transitively;
 //! - **named values** referenced as `{{name}}` in a kept policy, fragment or named value
 //!   (values may nest), transitively;
-//! - **certificates** of `G`'s hostname configurations and certificate authorities, and any
-//!   quoted in a kept policy (client certificates for backends);
+//! - **certificates** of `G`'s hostname configurations and certificate authorities, those
+//!   kept backends trust or present (`tls.caCertificateIds`, `credentials.certificateIds`),
+//!   and any quoted in a kept policy;
 //! - the global **policy**, and `G`'s own **gateway** entry without its signing keys (the
 //!   gateway never needs the keys that sign its own tokens).
 //!
@@ -119,7 +120,11 @@ fn for_gateway(doc: &Document, id: &str) -> Option<Document> {
             .hostname_configurations
             .iter()
             .filter_map(|h| h.certificate_id.as_ref())
-            .chain(gateway.certificate_authorities.iter().map(|c| &c.id)),
+            .chain(gateway.certificate_authorities.iter().map(|c| &c.id))
+            .chain(out.backends.iter().flat_map(|b| {
+                let client = b.credentials.iter().flat_map(|c| &c.certificate_ids);
+                b.tls.ca_certificate_ids.iter().chain(client)
+            })),
     );
     out.certificates = doc
         .certificates

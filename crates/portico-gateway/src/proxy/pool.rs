@@ -14,7 +14,7 @@ use crate::proxy::body::RequestBody;
 use crate::proxy::connect::{ConnectError, ConnectTarget, Connected};
 use crate::proxy::tls::{Alpn, BackendTls};
 use crate::runtime::breaker::{Breaker, BreakerRule};
-use crate::runtime::TlsVerification;
+use crate::runtime::BackendTlsSettings;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use hyper::body::Incoming;
@@ -46,7 +46,7 @@ pub enum SendError {
 struct EndpointKey {
     https: bool,
     authority: String,
-    verification: TlsVerification,
+    tls: BackendTlsSettings,
 }
 
 /// Every backend endpoint in use, shared across configuration reloads so warm connections
@@ -90,25 +90,26 @@ impl Upstreams {
         &self,
         scheme: &Scheme,
         authority: &Authority,
-        verification: TlsVerification,
+        tls: BackendTlsSettings,
     ) -> Result<Arc<Endpoint>, String> {
         let https = *scheme == Scheme::HTTPS;
         let key = EndpointKey {
             https,
             authority: authority.as_str().to_ascii_lowercase(),
-            verification,
+            tls,
         };
         let mut endpoints = lock(&self.endpoints);
         if let Some(existing) = endpoints.get(&key).and_then(Weak::upgrade) {
             return Ok(existing);
         }
         endpoints.retain(|_, e| e.strong_count() > 0);
-        let tls = https.then(|| {
-            (
-                self.tls.client_config(verification, Alpn::H2OrHttp1),
-                self.tls.client_config(verification, Alpn::Http1),
-            )
-        });
+        let tls = match https {
+            true => Some((
+                self.tls.client_config(&key.tls, Alpn::H2OrHttp1)?,
+                self.tls.client_config(&key.tls, Alpn::Http1)?,
+            )),
+            false => None,
+        };
         let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let target =
             ConnectTarget::new(authority.host(), port, tls, self.settings.connect_timeout)?;

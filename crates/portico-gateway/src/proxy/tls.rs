@@ -1,12 +1,15 @@
 //! TLS settings for backend connections. By default a backend's certificate chain is verified
 //! against the system's root certificates and its name against the URL's host. APIM's backend
 //! properties `validateCertificateChain` and `validateCertificateName` turn each check off on
-//! its own; turning one off never turns the other off.
+//! its own; turning one off never turns the other off. A backend may instead trust only its
+//! own certificate authorities (`tls.caCertificateIds`) and present a client certificate
+//! (`credentials.certificateIds`) for mTLS.
 
-use crate::runtime::TlsVerification;
+use crate::runtime::{BackendTlsSettings, TlsVerification};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{
@@ -58,23 +61,99 @@ impl BackendTls {
         Self { provider, webpki }
     }
 
-    /// A client configuration for one verification mode and ALPN offer.
-    pub fn client_config(&self, verification: TlsVerification, alpn: Alpn) -> Arc<ClientConfig> {
-        let mut config = ClientConfig::builder_with_provider(self.provider.clone())
+    /// A client configuration for one backend's TLS settings and ALPN offer. Built when a
+    /// snapshot is compiled, never per request.
+    pub fn client_config(
+        &self,
+        settings: &BackendTlsSettings,
+        alpn: Alpn,
+    ) -> Result<Arc<ClientConfig>, String> {
+        let webpki = match &settings.roots {
+            None => self.webpki.clone(),
+            Some(roots) => {
+                let mut store = RootCertStore::empty();
+                for root in roots.iter() {
+                    store.add(root.clone()).map_err(|e| {
+                        format!("a trusted certificate authority cannot be used: {e}")
+                    })?;
+                }
+                Some(
+                    WebPkiServerVerifier::builder_with_provider(
+                        Arc::new(store),
+                        self.provider.clone(),
+                    )
+                    .build()
+                    .map_err(|e| {
+                        format!("the trusted certificate authorities cannot be used: {e}")
+                    })?,
+                )
+            }
+        };
+        let builder = ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
             .expect("the aws-lc-rs provider supports the default protocol versions")
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(BackendVerifier {
-                webpki: self.webpki.clone(),
+                webpki,
                 provider: self.provider.clone(),
-                verification,
-            }))
-            .with_no_client_auth();
+                verification: settings.verification,
+            }));
+        let mut config = match &settings.identity {
+            None => builder.with_no_client_auth(),
+            Some(identity) => builder
+                .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
+                .map_err(|e| format!("the client certificate cannot be used: {e}"))?,
+        };
         config.alpn_protocols = match alpn {
             Alpn::H2OrHttp1 => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
             Alpn::Http1 => vec![b"http/1.1".to_vec()],
         };
-        Arc::new(config)
+        Ok(Arc::new(config))
+    }
+}
+
+/// A client certificate with its key, presented to backends that ask for one. Compared and
+/// hashed by thumbprint (the certificate binds the key).
+pub struct ClientIdentity {
+    pub thumbprint: String,
+    pub chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl ClientIdentity {
+    /// Reads a certificate resource holding a private key.
+    pub fn from_certificate(certificate: &portico_model::Certificate) -> Result<Self, String> {
+        let parsed = certificate.parse()?;
+        let key = parsed
+            .key
+            .ok_or("the certificate has no private key, so it cannot authenticate the gateway")?;
+        Ok(Self {
+            thumbprint: parsed.info.thumbprint,
+            chain: parsed.chain,
+            key,
+        })
+    }
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("thumbprint", &self.thumbprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for ClientIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        self.thumbprint == other.thumbprint
+    }
+}
+
+impl Eq for ClientIdentity {}
+
+impl std::hash::Hash for ClientIdentity {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.thumbprint.hash(state);
     }
 }
 
@@ -171,7 +250,8 @@ mod tests {
         // Every mode still yields a configuration; chain checks will simply fail.
         for chain in [true, false] {
             for name in [true, false] {
-                tls.client_config(TlsVerification { chain, name }, Alpn::H2OrHttp1);
+                tls.client_config(&TlsVerification { chain, name }.into(), Alpn::H2OrHttp1)
+                    .unwrap();
             }
         }
     }

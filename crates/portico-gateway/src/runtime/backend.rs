@@ -30,6 +30,29 @@ impl TlsVerification {
     };
 }
 
+/// How the gateway speaks TLS to one backend: what it verifies, which authorities it trusts,
+/// and the client certificate it presents. Part of the connection pool's key, so a backend
+/// whose client certificate was rotated gets a new pool and new connections at once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BackendTlsSettings {
+    pub verification: TlsVerification,
+    /// When set, the chain must lead to one of these authorities (and not to the system's
+    /// roots): a private CA.
+    pub roots: Option<Arc<[rustls::pki_types::CertificateDer<'static>]>>,
+    /// The client certificate for backend mTLS.
+    pub identity: Option<Arc<crate::proxy::tls::ClientIdentity>>,
+}
+
+impl From<TlsVerification> for BackendTlsSettings {
+    fn from(verification: TlsVerification) -> Self {
+        Self {
+            verification,
+            roots: None,
+            identity: None,
+        }
+    }
+}
+
 /// Where and how to forward a request.
 #[derive(Debug, Clone)]
 pub struct BackendTarget {
@@ -58,7 +81,11 @@ impl BackendTarget {
 
     /// Parses a validated service URL. `ws`/`wss` map to `http`/`https`: a WebSocket is an
     /// HTTP request with an upgrade.
-    pub fn parse(url: &str, tls: TlsVerification, upstreams: &Upstreams) -> Result<Self, String> {
+    pub fn parse(
+        url: &str,
+        tls: impl Into<BackendTlsSettings>,
+        upstreams: &Upstreams,
+    ) -> Result<Self, String> {
         let uri: http::Uri = url.parse().map_err(|e| format!("{url:?}: {e}"))?;
         let scheme = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
             Some("http" | "ws") => Scheme::HTTP,
@@ -73,7 +100,7 @@ impl BackendTarget {
         Ok(Self {
             base_path: uri.path().trim_end_matches('/').to_owned(),
             host,
-            endpoint: upstreams.endpoint(&scheme, &authority, tls)?,
+            endpoint: upstreams.endpoint(&scheme, &authority, tls.into())?,
             breaker: None,
             pool: None,
         })
@@ -116,19 +143,54 @@ impl BackendTarget {
     }
 }
 
+/// A backend's TLS settings, with its trusted authorities and client certificate read from
+/// `certificates`.
+fn tls_settings(
+    backend: &portico_model::Backend,
+    certificates: &[portico_model::Certificate],
+) -> Result<BackendTlsSettings, String> {
+    let find = |id: &str| {
+        certificates
+            .iter()
+            .find(|c| c.id.eq_ignore_ascii_case(id))
+            .ok_or_else(|| format!("no certificate has id {id:?}"))
+    };
+    let mut roots = Vec::new();
+    for id in &backend.tls.ca_certificate_ids {
+        let parsed = find(id)?.parse()?;
+        roots.extend(parsed.chain.into_iter().next());
+    }
+    let identity = match backend
+        .credentials
+        .as_ref()
+        .and_then(|c| c.certificate_ids.first())
+    {
+        Some(id) => Some(Arc::new(
+            crate::proxy::tls::ClientIdentity::from_certificate(find(id)?)?,
+        )),
+        None => None,
+    };
+    Ok(BackendTlsSettings {
+        verification: TlsVerification {
+            chain: backend.tls.validate_certificate_chain,
+            name: backend.tls.validate_certificate_name,
+        },
+        roots: (!roots.is_empty()).then(|| roots.into()),
+        identity,
+    })
+}
+
 /// Compiles a snapshot's backends, by lower-cased id: single ones first, then the pools
 /// over them. Breaker state is kept across snapshots by `upstreams`.
 pub fn compile_all(
     backends: &[portico_model::Backend],
+    certificates: &[portico_model::Certificate],
     upstreams: &Upstreams,
 ) -> Result<std::collections::HashMap<String, Arc<BackendTarget>>, String> {
     use portico_model::BackendType;
     let mut out = std::collections::HashMap::new();
     for b in backends.iter().filter(|b| b.kind == BackendType::Single) {
-        let tls = TlsVerification {
-            chain: b.tls.validate_certificate_chain,
-            name: b.tls.validate_certificate_name,
-        };
+        let tls = tls_settings(b, certificates).map_err(|e| format!("backend {}: {e}", b.id))?;
         let url = b
             .url
             .as_deref()

@@ -11,7 +11,7 @@ mod operations;
 mod router;
 mod subscriptions;
 
-pub use backend::{BackendTarget, TlsVerification};
+pub use backend::{BackendTarget, BackendTlsSettings, TlsVerification};
 pub use operations::{OperationMatcher, Params};
 pub use router::{ApiMatch, ApiRouter};
 pub use subscriptions::{CompiledSubscription, KeyCheck, Scope, SubscriptionIndex};
@@ -77,7 +77,7 @@ impl Runtime {
         upstreams: &Upstreams,
     ) -> Result<Self, String> {
         let doc = snapshot.document();
-        let backends = backend::compile_all(&doc.backends, upstreams)?;
+        let backends = backend::compile_all(&doc.backends, &doc.certificates, upstreams)?;
 
         let api_index: HashMap<String, usize> = doc
             .apis

@@ -8,6 +8,46 @@ use crate::backends::{parse_iso_duration, Backend, BackendType, CircuitBreaker};
 use std::collections::{HashMap, HashSet};
 
 impl Validator {
+    /// The certificates backends name: trusted authorities, and one client certificate with
+    /// its private key. `certificates` maps ids to whether they hold a key.
+    pub(super) fn backend_certificates(
+        &mut self,
+        backends: &[Backend],
+        certificates: &HashMap<String, bool>,
+    ) {
+        for (i, b) in backends.iter().enumerate() {
+            let path = format!("backends[{i}]");
+            for (j, id) in b.tls.ca_certificate_ids.iter().enumerate() {
+                if !certificates.contains_key(&id.to_ascii_lowercase()) {
+                    self.error(
+                        format!("{path}.tls.caCertificateIds[{j}]"),
+                        format!("no certificate has id {id:?}"),
+                    );
+                }
+            }
+            let Some(credentials) = &b.credentials else {
+                continue;
+            };
+            if credentials.certificate_ids.len() > 1 {
+                self.error(
+                    format!("{path}.credentials.certificateIds"),
+                    "name one client certificate; Portico presents a single certificate to a backend",
+                );
+            }
+            for (j, id) in credentials.certificate_ids.iter().enumerate() {
+                let at = format!("{path}.credentials.certificateIds[{j}]");
+                match certificates.get(&id.to_ascii_lowercase()) {
+                    None => self.error(at, format!("no certificate has id {id:?}")),
+                    Some(false) => self.error(
+                        at,
+                        format!("certificate {id:?} has no private key, so it cannot authenticate the gateway"),
+                    ),
+                    Some(true) => {}
+                }
+            }
+        }
+    }
+
     pub(super) fn pools(&mut self, backends: &[Backend]) {
         let kinds: HashMap<String, BackendType> = backends
             .iter()

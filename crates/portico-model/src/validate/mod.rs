@@ -51,6 +51,7 @@ impl Document {
         v.named_values(&self.named_values);
         v.policies(self);
         let certificates = v.certificates(&self.certificates);
+        v.backend_certificates(&self.backends, &certificates);
         v.gateways(&self.gateways, &api_ids, &certificates);
         if v.errors.is_empty() {
             Ok(())
