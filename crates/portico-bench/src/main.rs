@@ -81,6 +81,7 @@ fn main() -> anyhow::Result<()> {
     };
     let scratch = tempfile::tempdir()?;
     let ctx = Ctx {
+        tls: nginx::TlsFiles::generate(scratch.path())?,
         dir: scratch.path().to_owned(),
         proxy_cores: proxy_cores.as_deref(),
         load_cores: load_cores.as_deref(),
@@ -89,10 +90,13 @@ fn main() -> anyhow::Result<()> {
         workers: args.workers,
     };
 
-    let backend_addr = free_addr()?;
-    let backend_h2_addr = free_addr()?;
-    let _backend = nginx::start_backend(&ctx.dir, backend_addr, backend_h2_addr, ctx.load_cores)?;
-    let backend = backend_addr.to_string();
+    let backend_addrs = nginx::BackendAddrs {
+        http: free_addr()?,
+        h2: free_addr()?,
+        https: free_addr()?,
+    };
+    let _backend = nginx::start_backend(&ctx.dir, backend_addrs, &ctx.tls, ctx.load_cores)?;
+    let backend = backend_addrs.http.to_string();
 
     let mut results = Vec::new();
     for scenario in scenarios::all(&backend) {
@@ -107,13 +111,7 @@ fn main() -> anyhow::Result<()> {
             "scenario {} ({rounds} rounds of {duration:?})",
             scenario.name
         );
-        results.push(run_scenario(
-            &ctx,
-            &scenario,
-            backend_addr,
-            backend_h2_addr,
-            rounds,
-        )?);
+        results.push(run_scenario(&ctx, &scenario, backend_addrs, rounds)?);
     }
 
     let (apis, subs) = if smoke {
@@ -161,6 +159,8 @@ fn main() -> anyhow::Result<()> {
 /// What every measurement in a run shares.
 struct Ctx<'a> {
     dir: PathBuf,
+    /// The certificate every HTTPS listener serves.
+    tls: nginx::TlsFiles,
     proxy_cores: Option<&'a str>,
     load_cores: Option<&'a str>,
     duration: Duration,
@@ -168,13 +168,13 @@ struct Ctx<'a> {
     workers: usize,
 }
 
-/// `backend_h2` is the backend's HTTP/2 (prior knowledge) address, the direct target of
-/// HTTP/2 scenarios; the proxies always reach the backend over HTTP/1.1.
+/// The direct target is the backend's listener for the scenario's protocol (HTTP/1.1,
+/// HTTP/2 with prior knowledge, or HTTPS); the proxies always reach the backend over plain
+/// HTTP/1.1.
 fn run_scenario(
     ctx: &Ctx<'_>,
     s: &scenarios::Scenario,
-    backend: SocketAddr,
-    backend_h2: SocketAddr,
+    backend: nginx::BackendAddrs,
     rounds: usize,
 ) -> anyhow::Result<ScenarioResult> {
     let dir = ctx.dir.join(s.name);
@@ -184,27 +184,34 @@ fn run_scenario(
         &dir,
         &nginx::ProxySettings {
             addr: nginx_addr,
-            backend,
+            backend: backend.http,
             workers: ctx.workers,
             access_log: s.access_log,
             http2: s.http2,
+            tls: s.tls.then(|| ctx.tls.clone()),
         },
         ctx.proxy_cores,
     )?;
-    let portico_addr = free_addr()?;
+    let (portico_http, portico_https) = (free_addr()?, free_addr()?);
     let portico = portico::start(
         &dir,
         &portico::PorticoRun {
             document: &s.document,
-            listen: portico_addr,
+            listen: portico_http,
             ops: free_addr()?,
             workers: ctx.workers,
             access_log: s.access_log,
             cores: ctx.proxy_cores,
+            tls: s.tls.then_some((portico_https, &ctx.tls)),
         },
     )?;
+    let (direct, portico_addr) = match (s.tls, s.http2) {
+        (true, _) => (backend.https, portico_https),
+        (false, true) => (backend.h2, portico_http),
+        (false, false) => (backend.http, portico_http),
+    };
     let targets: [(&'static str, SocketAddr, Vec<u32>); 3] = [
-        ("direct", if s.http2 { backend_h2 } else { backend }, vec![]),
+        ("direct", direct, vec![]),
         ("nginx", nginx_addr, nginx.workers()),
         ("portico", portico_addr, vec![portico.pid()]),
     ];
@@ -243,7 +250,11 @@ fn measure(
     let before = cpu(pids);
     let load = load::run(
         &Load {
-            url: format!("http://{addr}{}", s.path),
+            url: format!(
+                "{}://{addr}{}",
+                if s.tls { "https" } else { "http" },
+                s.path
+            ),
             headers: &s.headers,
             connections: ctx.connections,
             duration,
@@ -279,6 +290,7 @@ fn serve_at_scale(
         document: String::new(),
         access_log: false,
         http2: false,
+        tls: false,
     };
     let serve = |document: String| -> anyhow::Result<(f64, Measurement)> {
         let dir = ctx.dir.join(format!("scale-{}", document.len()));
@@ -293,6 +305,7 @@ fn serve_at_scale(
                 workers: ctx.workers,
                 access_log: false,
                 cores: ctx.proxy_cores,
+                tls: None,
             },
         )?;
         // Give the allocator a moment to return what parsing the document freed.

@@ -20,23 +20,85 @@ impl Nginx {
     }
 }
 
-/// Writes the backend's files and config under `dir` and starts it on `addr` (HTTP/1.1) and
-/// `h2_addr` (HTTP/2 with prior knowledge).
+/// A certificate and key file every HTTPS listener of a run serves.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
+impl TlsFiles {
+    /// Makes a self-signed ECDSA P-256 certificate for `localhost` under `dir` (wrk does not
+    /// verify certificates).
+    pub fn generate(dir: &Path) -> anyhow::Result<Self> {
+        let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .context("running openssl to make the benchmark certificate")?;
+        anyhow::ensure!(
+            status.success(),
+            "openssl could not make the benchmark certificate"
+        );
+        Ok(Self { cert, key })
+    }
+
+    fn nginx_directives(&self) -> String {
+        format!(
+            "ssl_certificate {};
+    ssl_certificate_key {};
+    ssl_protocols TLSv1.2 TLSv1.3;",
+            self.cert.display(),
+            self.key.display()
+        )
+    }
+}
+
+/// Where the backend listens.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendAddrs {
+    pub http: SocketAddr,
+    /// HTTP/2 with prior knowledge.
+    pub h2: SocketAddr,
+    pub https: SocketAddr,
+}
+
+/// Writes the backend's files and config under `dir` and starts it on `addrs`.
 pub fn start_backend(
     dir: &Path,
-    addr: SocketAddr,
-    h2_addr: SocketAddr,
+    addrs: BackendAddrs,
+    tls: &TlsFiles,
     cores: Option<&str>,
 ) -> anyhow::Result<Nginx> {
+    let BackendAddrs {
+        http: addr,
+        h2: h2_addr,
+        https: tls_addr,
+    } = addrs;
     let root = dir.join("www");
     std::fs::create_dir_all(&root)?;
     std::fs::write(root.join("1k.bin"), vec![b'x'; 1024])?;
     std::fs::write(root.join("1m.bin"), vec![b'x'; 1024 * 1024])?;
     let conf = format!(
         "worker_processes 1;\npid {dir}/backend.pid;\nerror_log {dir}/backend-error.log warn;\nevents {{ worker_connections 8192; }}\n\
-         http {{\n  access_log off;\n  keepalive_requests 100000000;\n  server {{\n    listen {addr} reuseport;\n    listen {h2_addr} http2;\n    root {root};\n  }}\n}}\n",
+         http {{\n  access_log off;\n  keepalive_requests 100000000;\n  server {{\n    listen {addr} reuseport;\n    listen {h2_addr} http2;\n    listen {tls_addr} ssl;\n    {ssl}\n    root {root};\n  }}\n}}\n",
         dir = dir.display(),
         root = root.display(),
+        ssl = tls.nginx_directives(),
     );
     start(dir, "backend", &conf, addr, cores)
 }
@@ -50,15 +112,17 @@ pub struct ProxySettings {
     pub access_log: bool,
     /// Clients speak HTTP/2 with prior knowledge (the upstream stays HTTP/1.1).
     pub http2: bool,
+    /// Clients speak HTTPS with this certificate.
+    pub tls: Option<TlsFiles>,
 }
 
 /// Starts nginx as a reverse proxy.
 pub fn start_proxy(dir: &Path, p: &ProxySettings, cores: Option<&str>) -> anyhow::Result<Nginx> {
     let (addr, backend, workers) = (p.addr, p.backend, p.workers);
-    let listen = if p.http2 {
-        format!("{addr} http2")
-    } else {
-        addr.to_string()
+    let (listen, ssl) = match (&p.tls, p.http2) {
+        (Some(tls), _) => (format!("{addr} ssl"), tls.nginx_directives()),
+        (None, true) => (format!("{addr} http2"), String::new()),
+        (None, false) => (addr.to_string(), String::new()),
     };
     let log = if p.access_log {
         format!("access_log {}/nginx-access.log;", dir.display())
@@ -68,7 +132,7 @@ pub fn start_proxy(dir: &Path, p: &ProxySettings, cores: Option<&str>) -> anyhow
     let conf = format!(
         "worker_processes {workers};\npid {dir}/proxy.pid;\nerror_log {dir}/proxy-error.log warn;\nevents {{ worker_connections 8192; }}\n\
          http {{\n  {log}\n  keepalive_requests 100000000;\n  upstream backend {{ server {backend}; keepalive 256; }}\n\
-         server {{\n    listen {listen};\n    location / {{\n      proxy_pass http://backend;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }}\n  }}\n}}\n",
+         server {{\n    listen {listen};\n    {ssl}\n    location / {{\n      proxy_pass http://backend;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }}\n  }}\n}}\n",
         dir = dir.display(),
     );
     start(dir, "proxy", &conf, addr, cores)

@@ -26,6 +26,8 @@ pub struct PorticoRun<'a> {
     pub workers: usize,
     pub access_log: bool,
     pub cores: Option<&'a str>,
+    /// Serve HTTPS on this address with this certificate too.
+    pub tls: Option<(SocketAddr, &'a crate::nginx::TlsFiles)>,
 }
 
 /// Writes the document under `dir` and starts Portico; returns once it is listening.
@@ -39,27 +41,41 @@ pub fn start(dir: &Path, run: &PorticoRun<'_>) -> anyhow::Result<Proc> {
         run.workers.to_string(),
     );
     let access_log_file = dir.join("portico-access.log");
+    let mut args = vec![
+        "gateway".to_owned(),
+        "--config".to_owned(),
+        config.to_string_lossy().into_owned(),
+        "--listen".to_owned(),
+        listen,
+        "--ops-listen".to_owned(),
+        ops,
+        "--workers".to_owned(),
+        workers,
+        "--access-log".to_owned(),
+        if run.access_log { "on" } else { "off" }.to_owned(),
+        "--tls-listen".to_owned(),
+    ];
+    match run.tls {
+        None => args.push("off".to_owned()),
+        Some((addr, files)) => args.extend([
+            addr.to_string(),
+            "--tls-cert".to_owned(),
+            files.cert.to_string_lossy().into_owned(),
+            "--tls-key".to_owned(),
+            files.key.to_string_lossy().into_owned(),
+        ]),
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let proc = Proc::spawn(
         "portico",
         run.cores,
         bin.to_str().unwrap_or_default(),
-        &[
-            "gateway",
-            "--config",
-            config.to_str().unwrap_or_default(),
-            "--listen",
-            &listen,
-            "--ops-listen",
-            &ops,
-            "--tls-listen",
-            "off",
-            "--workers",
-            &workers,
-            "--access-log",
-            if run.access_log { "on" } else { "off" },
-        ],
+        &args,
         run.access_log.then_some(access_log_file.as_path()),
     )?;
     wait_for_port(run.listen, "portico")?;
+    if let Some((addr, _)) = run.tls {
+        wait_for_port(addr, "portico (HTTPS)")?;
+    }
     Ok(proc)
 }

@@ -21,22 +21,21 @@ pub struct Scenario {
     pub access_log: bool,
     /// Clients speak HTTP/2 with prior knowledge (h2load) instead of HTTP/1.1 (wrk).
     pub http2: bool,
+    /// Clients speak HTTPS to every target (the backend too); the proxies reach the backend
+    /// over plain HTTP.
+    pub tls: bool,
 }
 
 /// Scenarios that cannot run yet, and what they wait for.
 pub const PENDING: &[(&str, &str)] = &[
     ("policy: expression-heavy", "a scenario of its own"),
     (
-        "https keep-alive / new connection per request",
-        "the TLS listener",
-    ),
-    (
         "propagation to 1/10/20 gateways",
-        "the control plane and hybrid sync",
+        "a harness scenario (measured today by `cargo test -p portico --test hybrid propagation -- --nocapture` at 10 gateways)",
     ),
     (
         "certificate rotation under load",
-        "the TLS listener and certificate resources",
+        "a harness scenario (measured today by `cargo test -p portico-gateway --test tls_rotation -- --nocapture`)",
     ),
 ];
 
@@ -132,6 +131,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             document: open_document(backend),
             access_log: false,
             http2: false,
+            tls: false,
         },
         Scenario {
             name: "passthrough-logged",
@@ -141,6 +141,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             document: open_document(backend),
             access_log: true,
             http2: false,
+            tls: false,
         },
         Scenario {
             name: "key-auth",
@@ -150,6 +151,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             document: keyed_document(backend, 1, 1_000),
             access_log: false,
             http2: false,
+            tls: false,
         },
         Scenario {
             name: "http2",
@@ -159,6 +161,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             document: open_document(backend),
             access_log: false,
             http2: true,
+            tls: false,
         },
         Scenario {
             name: "policies",
@@ -168,6 +171,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             document: policy_document(backend),
             access_log: false,
             http2: false,
+            tls: false,
         },
         Scenario {
             name: "traffic-policies",
@@ -177,6 +181,27 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             document: traffic_document(backend),
             access_log: false,
             http2: false,
+            tls: false,
+        },
+        Scenario {
+            name: "https",
+            description: "GET 1 KiB over HTTPS, kept-alive connections (TLS 1.3)",
+            path: "/1k.bin",
+            headers: vec![],
+            document: open_document(backend),
+            access_log: false,
+            http2: false,
+            tls: true,
+        },
+        Scenario {
+            name: "https-handshakes",
+            description: "GET 1 KiB over HTTPS, a new connection (full handshake) per request",
+            path: "/1k.bin",
+            headers: vec![("Connection".to_owned(), "close".to_owned())],
+            document: open_document(backend),
+            access_log: false,
+            http2: false,
+            tls: true,
         },
         Scenario {
             name: "body-1mib",
@@ -186,6 +211,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             document: open_document(backend),
             access_log: false,
             http2: false,
+            tls: false,
         },
     ]
 }
