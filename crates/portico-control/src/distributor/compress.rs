@@ -1,6 +1,6 @@
 //! Gzip for configuration answers. A large configuration is mostly repeated JSON keys and
-//! policy XML, which gzip shrinks about fivefold (1,000 APIs: 1.58 MB to about 280 KB); that
-//! matters to gateways behind slow or metered WAN links. Whole documents are sent rather than
+//! policy XML, which gzip shrinks about fivefold (1,000 APIs with 5,000 subscriptions: 1.71 MB
+//! to 313 KB); that matters to gateways behind slow or metered WAN links. Whole documents are sent rather than
 //! deltas: a gateway applies a whole snapshot anyway, the per-gateway cut already leaves out
 //! what it does not serve, and unaffected gateways are not woken at all.
 
@@ -15,10 +15,11 @@ use std::io::Write;
 /// header would eat most of the gain.
 pub const MIN_SIZE: usize = 1024;
 
-/// `bytes` gzipped at the default level (6): within a few percent of the best ratio at a
-/// fraction of level 9's time.
+/// `bytes` gzipped at level 1. Measured on that 1.71 MB configuration (release build): level 1
+/// gives 18.3 % in 11 ms, level 6 16.5 % in 50 ms. Each gateway's cut is compressed once per
+/// change, so a change seen by many gateways pays this per gateway: the fast level wins.
 pub fn gzip(bytes: &[u8]) -> Bytes {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::default());
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::fast());
     // Writing to a Vec cannot fail.
     let _ = encoder.write_all(bytes);
     Bytes::from(encoder.finish().unwrap_or_default())
