@@ -37,7 +37,10 @@ pub enum TlsSetupError {
 
 /// A server configuration serving the chain in `cert_file` (leaf first, then intermediates)
 /// with the private key in `key_file` (PKCS#8, PKCS#1 or SEC1 PEM).
-pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConfig>, TlsSetupError> {
+pub fn server_config(
+    cert_file: &Path,
+    key_file: &Path,
+) -> Result<Arc<ServerConfig>, TlsSetupError> {
     let cert_err = |message: String| TlsSetupError::Cert {
         file: cert_file.display().to_string(),
         message,

@@ -44,7 +44,9 @@ async fn a_commit_on_one_replica_wakes_the_other_by_notification_and_after_a_rec
     let db = TestDatabase::create().await;
     let a = SqlStore::open(&db.url).await.unwrap();
     let b = SqlStore::open(&db.url).await.unwrap();
-    a.commit(None, &[put("apis/a", api("first"))]).await.unwrap();
+    a.commit(None, &[put("apis/a", api("first"))])
+        .await
+        .unwrap();
 
     let others = Arc::new(Notify::new());
     let (_commits, commits_rx) = tokio::sync::watch::channel(0);

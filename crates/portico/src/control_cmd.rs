@@ -61,7 +61,9 @@ pub fn admin_tls(args: &AdminTlsArgs) -> anyhow::Result<Option<Arc<rustls::Serve
     match (&args.admin_tls_cert, &args.admin_tls_key) {
         (Some(cert), Some(key)) => Ok(Some(server_config(cert, key)?)),
         (None, None) => Ok(None),
-        _ => anyhow::bail!("--admin-tls-cert and --admin-tls-key go together: give both or neither"),
+        _ => {
+            anyhow::bail!("--admin-tls-cert and --admin-tls-key go together: give both or neither")
+        }
     }
 }
 

@@ -108,12 +108,7 @@ async fn follow_managed(hub: Arc<Hub>, gateway: Gateway, mut applied: u64) {
     }
 }
 
-fn print_welcome(
-    args: &UpArgs,
-    admin: &str,
-    token_file: &std::path::Path,
-    key: Option<String>,
-) {
+fn print_welcome(args: &UpArgs, admin: &str, token_file: &std::path::Path, key: Option<String>) {
     let gateway = match args.serve.listen.ip().is_unspecified() {
         true => format!("localhost:{}", args.serve.listen.port()),
         false => args.serve.listen.to_string(),

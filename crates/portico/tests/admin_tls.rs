@@ -233,8 +233,18 @@ fn portico_up_serves_its_management_api_over_https() {
         Command::new(BIN)
             .arg("up")
             .args(["--data-dir", dir.path().join("data").to_str().unwrap()])
-            .args(["--listen", &listen.to_string(), "--ops-listen", &ops.to_string()])
-            .args(["--admin-listen", &admin.to_string(), "--echo-listen", &echo.to_string()])
+            .args([
+                "--listen",
+                &listen.to_string(),
+                "--ops-listen",
+                &ops.to_string(),
+            ])
+            .args([
+                "--admin-listen",
+                &admin.to_string(),
+                "--echo-listen",
+                &echo.to_string(),
+            ])
             .args(["--admin-tls-cert", pki.cert.to_str().unwrap()])
             .args(["--admin-tls-key", pki.key.to_str().unwrap()])
             .env("PORTICO_ADMIN_TOKEN", ADMIN_TOKEN)

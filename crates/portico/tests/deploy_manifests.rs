@@ -191,7 +191,9 @@ fn kubernetes_manifests_parse_have_known_kinds_and_hang_together() {
     let docs = manifests();
     let mut seen = HashSet::new();
     for (file, doc) in &docs {
-        let kind = doc["kind"].as_str().unwrap_or_else(|| panic!("{file}: no kind"));
+        let kind = doc["kind"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{file}: no kind"));
         let name = doc["metadata"]["name"].as_str();
         assert!(name.is_some(), "{file}: {kind} without metadata.name");
         let expected = KINDS.iter().find(|(k, _)| *k == kind);
@@ -226,7 +228,10 @@ fn kubernetes_manifests_parse_have_known_kinds_and_hang_together() {
     // cert-manager writes tls.crt, tls.key and ca.crt into a Certificate's Secret.
     for cert in named("Certificate").values() {
         let secret = cert["spec"]["secretName"].as_str().unwrap().to_owned();
-        secrets.insert(secret, Some(vec!["tls.crt".into(), "tls.key".into(), "ca.crt".into()]));
+        secrets.insert(
+            secret,
+            Some(vec!["tls.crt".into(), "tls.key".into(), "ca.crt".into()]),
+        );
     }
 
     let mut helps = Helps::new();
@@ -243,7 +248,9 @@ fn kubernetes_manifests_parse_have_known_kinds_and_hang_together() {
         for volume in volumes.values() {
             if let Some(secret) = volume["secret"]["secretName"].as_str() {
                 match secrets.get(secret) {
-                    None => problems.push(format!("{what}: no Secret or Certificate makes {secret}")),
+                    None => {
+                        problems.push(format!("{what}: no Secret or Certificate makes {secret}"))
+                    }
                     Some(Some(keys)) => {
                         for item in volume["secret"]["items"].as_array().into_iter().flatten() {
                             let key = item["key"].as_str().unwrap();
@@ -275,7 +282,9 @@ fn kubernetes_manifests_parse_have_known_kinds_and_hang_together() {
                 if let (Some(secret), Some(key)) = (r["name"].as_str(), r["key"].as_str()) {
                     match secrets.get(secret) {
                         Some(Some(keys)) if keys.iter().any(|k| k == key) => {}
-                        _ => problems.push(format!("{what}: secretKeyRef {secret}/{key} is not defined here")),
+                        _ => problems.push(format!(
+                            "{what}: secretKeyRef {secret}/{key} is not defined here"
+                        )),
                     }
                 }
             }
@@ -308,12 +317,18 @@ fn kubernetes_manifests_parse_have_known_kinds_and_hang_together() {
     // Services select a Deployment's pods and name its ports.
     for (file, svc) in docs.iter().filter(|(_, d)| d["kind"] == "Service") {
         let selector = svc["spec"]["selector"].as_object().unwrap();
-        let target = docs.iter().filter_map(|(_, d)| (d["kind"] == "Deployment").then_some(d)).find(|d| {
-            let labels = &d["spec"]["template"]["metadata"]["labels"];
-            selector.iter().all(|(k, v)| labels[k] == *v)
-        });
+        let target = docs
+            .iter()
+            .filter_map(|(_, d)| (d["kind"] == "Deployment").then_some(d))
+            .find(|d| {
+                let labels = &d["spec"]["template"]["metadata"]["labels"];
+                selector.iter().all(|(k, v)| labels[k] == *v)
+            });
         let Some(deployment) = target else {
-            problems.push(format!("{file}: Service {} selects no Deployment", svc["metadata"]["name"]));
+            problems.push(format!(
+                "{file}: Service {} selects no Deployment",
+                svc["metadata"]["name"]
+            ));
             continue;
         };
         let ports: HashSet<&str> = deployment["spec"]["template"]["spec"]["containers"]
@@ -336,7 +351,9 @@ fn kubernetes_manifests_parse_have_known_kinds_and_hang_together() {
     for map in configmaps.values() {
         for (key, text) in map["data"].as_object().into_iter().flatten() {
             if key.ends_with(".yaml") {
-                if let Err(e) = yaml_serde::from_str::<portico_model::Document>(text.as_str().unwrap()) {
+                if let Err(e) =
+                    yaml_serde::from_str::<portico_model::Document>(text.as_str().unwrap())
+                {
                     problems.push(format!("ConfigMap {key}: not a declarative document: {e}"));
                 }
             }
@@ -371,9 +388,17 @@ fn systemd_units_use_real_flags_and_variables() {
     let mut problems = Vec::new();
     for unit in ["portico-control-plane.service", "portico-gateway.service"] {
         let text = std::fs::read_to_string(dir.join(unit)).unwrap();
-        assert!(text.contains("[Service]") && text.contains("[Install]"), "{unit}");
+        assert!(
+            text.contains("[Service]") && text.contains("[Install]"),
+            "{unit}"
+        );
         let (args, env) = unit_command(&text);
-        problems.extend(helps.unknown(&args, &env).into_iter().map(|p| format!("{unit}: {p}")));
+        problems.extend(
+            helps
+                .unknown(&args, &env)
+                .into_iter()
+                .map(|p| format!("{unit}: {p}")),
+        );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -384,10 +409,15 @@ fn the_flag_check_catches_made_up_flags_and_variables() {
     let args: Vec<String> = ["gateway", "--token-file", "/t", "--no-such-flag", "x"]
         .map(String::from)
         .to_vec();
-    let env = ["PORTICO_LISTEN", "PORTICO_ADMIN_TOKEN", "PORTICO_NO_SUCH"].map(String::from).to_vec();
+    let env = ["PORTICO_LISTEN", "PORTICO_ADMIN_TOKEN", "PORTICO_NO_SUCH"]
+        .map(String::from)
+        .to_vec();
     assert_eq!(
         helps.unknown(&args, &env),
-        vec!["portico gateway --no-such-flag", "portico gateway: PORTICO_NO_SUCH"]
+        vec![
+            "portico gateway --no-such-flag",
+            "portico gateway: PORTICO_NO_SUCH"
+        ]
     );
     let (args, env) = unit_command(
         "[Service]\nEnvironment=PORTICO_X=1\nExecStart=/usr/bin/portico control-plane \\\n    --database sqlite:///x\n",

@@ -87,13 +87,19 @@ fn a_change_through_one_replica_reaches_a_gateway_held_by_another_and_heartbeats
 
     // Each gateway heartbeats to its own replica; both replicas list both instances.
     for cp in [a, b] {
-        eventually(Duration::from_secs(10), "both instances on both replicas", || {
-            let list = instances(cp);
-            list.len() == 2
-                && list.iter().all(|i| {
-                    i["latest"] == true && i["stale"] == false && i["appliedRevision"] == revision
-                })
-        });
+        eventually(
+            Duration::from_secs(10),
+            "both instances on both replicas",
+            || {
+                let list = instances(cp);
+                list.len() == 2
+                    && list.iter().all(|i| {
+                        i["latest"] == true
+                            && i["stale"] == false
+                            && i["appliedRevision"] == revision
+                    })
+            },
+        );
     }
 }
 
@@ -177,14 +183,18 @@ fn a_replica_killed_under_load_fails_no_request_and_loses_no_acknowledged_change
     gw.wait_revision(revision, Duration::from_secs(30));
     let failed_over = killed.elapsed();
     assert_eq!(gw.get("/late/hello"), 200);
-    eventually(Duration::from_secs(10), "B's instance view shows the gateway synced with B", || {
-        instances(b).iter().any(|i| {
-            i["appliedRevision"] == revision
-                && i["lastSync"]["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains(&b.to_string()))
-        })
-    });
+    eventually(
+        Duration::from_secs(10),
+        "B's instance view shows the gateway synced with B",
+        || {
+            instances(b).iter().any(|i| {
+                i["appliedRevision"] == revision
+                    && i["lastSync"]["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains(&b.to_string()))
+            })
+        },
+    );
     std::thread::sleep(Duration::from_millis(300)); // a little more load on the new path
     stop.store(true, Ordering::Relaxed);
     load.join().unwrap();

@@ -84,7 +84,11 @@ fn fetch_config(cp: SocketAddr, gateway: &str, token: &str, gzip: bool) -> (Stri
 fn fetch_once(cp: SocketAddr, gateway: &str, token: &str, gzip: bool) -> (String, Vec<u8>) {
     let mut s = TcpStream::connect(cp).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let accept = if gzip { "Accept-Encoding: gzip\r\n" } else { "" };
+    let accept = if gzip {
+        "Accept-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
     write!(
         s,
         "GET /gateway/v1/{gateway}/config?after=0&wait=0 HTTP/1.1\r\nHost: x\r\nAuthorization: GatewayKey {token}\r\n{accept}Connection: close\r\n\r\n"

@@ -73,7 +73,9 @@ mod tests {
         let packed = gzip(text.as_bytes());
         assert!(packed.len() < text.len() / 10, "{}", packed.len());
         let mut out = String::new();
-        GzDecoder::new(&packed[..]).read_to_string(&mut out).unwrap();
+        GzDecoder::new(&packed[..])
+            .read_to_string(&mut out)
+            .unwrap();
         assert_eq!(out, text);
     }
 }

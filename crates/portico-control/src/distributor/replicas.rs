@@ -27,9 +27,7 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 pub async fn follow(url: String, others: Arc<Notify>) {
     let mut wait = RETRY_FIRST;
     loop {
-        let error = match listen(&url, &others, &mut wait).await {
-            Err(e) => e,
-        };
+        let Err(error) = listen(&url, &others, &mut wait).await;
         tracing::warn!(
             error = %error,
             retry_in = ?wait,

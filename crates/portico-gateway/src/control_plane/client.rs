@@ -195,7 +195,11 @@ impl Client {
             true => {
                 let wire = body.len();
                 let body = gunzip(&body)?;
-                tracing::debug!(wire, inflated = body.len(), "gzipped answer from the control plane");
+                tracing::debug!(
+                    wire,
+                    inflated = body.len(),
+                    "gzipped answer from the control plane"
+                );
                 body
             }
             false => body,
@@ -272,8 +276,7 @@ mod tests {
     #[test]
     fn gzipped_answers_are_inflated_and_damaged_ones_refused() {
         use std::io::Write;
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(b"{\"revision\": 3}").unwrap();
         let packed = encoder.finish().unwrap();
         assert_eq!(&gunzip(&packed).unwrap()[..], b"{\"revision\": 3}");

@@ -143,7 +143,10 @@ mod tests {
             ("cp.example.com:443".to_owned(), "/portico", true)
         );
         let t = Transport::new("http://127.0.0.1:9000", None).unwrap();
-        assert_eq!((t.authority(), t.base_path()), ("127.0.0.1:9000".to_owned(), ""));
+        assert_eq!(
+            (t.authority(), t.base_path()),
+            ("127.0.0.1:9000".to_owned(), "")
+        );
         assert!(Transport::new("ftp://x", None).is_err());
         let err = Transport::new("http://x", Some(Path::new("ca.pem"))).unwrap_err();
         assert!(err.to_string().contains("--ca is for https://"), "{err}");
