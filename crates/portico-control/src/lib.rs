@@ -7,8 +7,10 @@
 //! The management [`api`] serves the resources over APIM-shaped REST and announces every
 //! commit; [`snapshot::compile`] turns the store into what a gateway runs; [`seed`] is the
 //! first-start configuration of `portico up`. The [`distributor`] feeds each
-//! gateway its own cut of the configuration by long-poll and keeps their heartbeats.
+//! gateway its own cut of the configuration by long-poll and keeps their heartbeats;
+//! [`admin_tls`] serves all of it over HTTPS when given a certificate.
 
+pub mod admin_tls;
 pub mod api;
 pub mod declarative;
 pub mod distributor;

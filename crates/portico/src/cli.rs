@@ -53,9 +53,12 @@ pub enum Command {
 /// `PORTICO_ADMIN_TOKEN` (or `portico-data/admin-token`, where `portico up` writes it).
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// The management API's base URL.
+    /// The management API's base URL (http:// or https://).
     #[arg(long, env = "PORTICO_SERVER", default_value = "http://127.0.0.1:9000")]
     pub server: String,
+    /// PEM file of CA certificates to trust for an https:// --server, besides the system's.
+    #[arg(long, env = "PORTICO_CA")]
+    pub ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +122,19 @@ pub struct ControlPlaneArgs {
     /// Address of the management API.
     #[arg(long, env = "PORTICO_ADMIN_LISTEN", default_value = "127.0.0.1:9000")]
     pub admin_listen: SocketAddr,
+    #[command(flatten)]
+    pub admin_tls: AdminTlsArgs,
+}
+
+/// HTTPS for the management API and the gateway sync routes (plain HTTP without them).
+#[derive(Debug, Args)]
+pub struct AdminTlsArgs {
+    /// PEM certificate chain (leaf first) to serve the management API over HTTPS only.
+    #[arg(long, env = "PORTICO_ADMIN_TLS_CERT", requires = "admin_tls_key")]
+    pub admin_tls_cert: Option<PathBuf>,
+    /// PEM private key of --admin-tls-cert.
+    #[arg(long, env = "PORTICO_ADMIN_TLS_KEY", requires = "admin_tls_cert")]
+    pub admin_tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +207,8 @@ pub struct UpArgs {
     /// Address of the management API.
     #[arg(long, env = "PORTICO_ADMIN_LISTEN", default_value = "127.0.0.1:9000")]
     pub admin_listen: SocketAddr,
+    #[command(flatten)]
+    pub admin_tls: AdminTlsArgs,
     /// Address of the built-in echo backend the seeded Echo API forwards to.
     #[arg(long, env = "PORTICO_ECHO_LISTEN", default_value = "127.0.0.1:9092")]
     pub echo_listen: SocketAddr,

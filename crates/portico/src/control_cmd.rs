@@ -3,12 +3,17 @@
 //! SQLite control plane generates one on first start and keeps it beside the database file
 //! (mode 0600), and a PostgreSQL one refuses to start. The master key that encrypts secrets
 //! at rest follows the same rule with `PORTICO_MASTER_KEY` and a `master-key` file.
+//!
+//! Several replicas may share one PostgreSQL database: any of them takes writes, and each
+//! hears the others' commits through `LISTEN/NOTIFY` so the gateways it holds wake at once.
+//! With `--admin-tls-cert`/`--admin-tls-key` everything is served over HTTPS only.
 
-use crate::cli::ControlPlaneArgs;
+use crate::cli::{AdminTlsArgs, ControlPlaneArgs};
 use crate::gateway_cmd::Signals;
 use anyhow::Context;
+use portico_control::admin_tls::{server_config, TlsListener};
 use portico_control::api::{router, ApiState};
-use portico_control::distributor::{self, Hub};
+use portico_control::distributor::{self, replicas, Hub};
 use portico_control::master_key::{KeySource, MasterKey};
 use portico_control::store::{Backend, SealedStore, SqlStore, Store};
 use std::io::Write;
@@ -28,17 +33,60 @@ pub fn run(args: ControlPlaneArgs) -> anyhow::Result<()> {
 async fn serve(args: ControlPlaneArgs) -> anyhow::Result<()> {
     let mut signals = Signals::install()?;
     let token = admin_token(&args.database)?;
+    let tls = admin_tls(&args.admin_tls)?;
     let (store, backend) = open_store(&args.database).await?;
     let listener = bind_admin(args.admin_listen).await?;
-    tracing::info!(admin = %listener.local_addr()?, ?backend, "portico control plane started");
+    tracing::info!(admin = %listener.local_addr()?, ?backend, https = tls.is_some(), "portico control plane started");
     let api = ApiState::new(store, &token);
-    let hub = Hub::start(api.store.clone(), api.commits.subscribe()).await;
+    let hub = match backend {
+        Backend::Sqlite => Hub::start(api.store.clone(), api.commits.subscribe()).await,
+        Backend::Postgres => {
+            let others = Arc::new(tokio::sync::Notify::new());
+            tokio::spawn(replicas::follow(args.database.clone(), others.clone()));
+            Hub::start_replicated(
+                api.store.clone(),
+                api.commits.subscribe(),
+                others,
+                replicas::SAFETY_RECHECK,
+            )
+            .await
+        }
+    };
     let app = router(api.clone()).merge(distributor::routes(api, hub));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { signals.wait().await })
-        .await
-        .context("serving the management API")?;
-    Ok(())
+    serve_admin(listener, tls, app, async move { signals.wait().await }).await
+}
+
+/// The TLS configuration of `--admin-tls-cert`/`--admin-tls-key`, if given.
+pub fn admin_tls(args: &AdminTlsArgs) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    match (&args.admin_tls_cert, &args.admin_tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(server_config(cert, key)?)),
+        (None, None) => Ok(None),
+        _ => {
+            anyhow::bail!("--admin-tls-cert and --admin-tls-key go together: give both or neither")
+        }
+    }
+}
+
+/// Serves `app` on `listener`, over TLS when `tls` is given, until `shutdown` completes.
+pub async fn serve_admin(
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    match tls {
+        Some(config) => {
+            axum::serve(TlsListener::new(listener, config)?, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
+    .context("serving the management API")
 }
 
 /// Binds the management API's listener.

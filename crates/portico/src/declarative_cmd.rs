@@ -19,7 +19,7 @@ pub fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     let body = serde_json::to_value(&doc)?;
     let query = format!("?prune={}&dryRun={}", args.prune, args.dry_run);
     let answer = run(async {
-        let client = ManagementClient::new(&args.server.server)?;
+        let client = ManagementClient::new(&args.server)?;
         client
             .send(Method::POST, &format!("/apply{query}"), Some(&body))
             .await
@@ -30,7 +30,7 @@ pub fn apply(args: ApplyArgs) -> anyhow::Result<()> {
 
 pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     let answer = run(async {
-        let client = ManagementClient::new(&args.server.server)?;
+        let client = ManagementClient::new(&args.server)?;
         client.send(Method::GET, "/export", None).await
     })?;
     let doc: Document = serde_json::from_value(answer).context("the exported document")?;
@@ -49,7 +49,7 @@ pub fn import_openapi(args: ImportOpenApiArgs) -> anyhow::Result<()> {
         properties["serviceUrl"] = json!(url);
     }
     let answer = run(async {
-        let client = ManagementClient::new(&args.server.server)?;
+        let client = ManagementClient::new(&args.server)?;
         let path = format!("/apis/{}", args.api_id);
         client
             .send(Method::PUT, &path, Some(&json!({"properties": properties})))

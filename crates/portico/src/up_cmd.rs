@@ -5,7 +5,7 @@
 //! product and a subscription whose key is printed with the `curl` to try.
 
 use crate::cli::UpArgs;
-use crate::control_cmd::{admin_token, bind_admin, open_store};
+use crate::control_cmd::{admin_tls, admin_token, bind_admin, open_store, serve_admin};
 use crate::gateway_cmd::{new_gateway, run_gateway, start_listeners, Signals};
 use anyhow::Context;
 use portico_control::api::{router, ApiState};
@@ -23,6 +23,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<Gateway> {
     let mut signals = Signals::install()?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating --data-dir {}", args.data_dir.display()))?;
+    let tls = admin_tls(&args.admin_tls)?;
     let database = format!("sqlite://{}/portico.db", args.data_dir.display());
     let token = admin_token(&database)?;
     let (store, _) = open_store(&database).await?;
@@ -55,17 +56,18 @@ async fn serve(args: UpArgs) -> anyhow::Result<Gateway> {
             let _ = admin_shutdown.wait_for(|s| *s).await;
         };
         let app = router(api.clone()).merge(distributor::routes(api, hub));
-        if let Err(e) = axum::serve(admin, app)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
+        if let Err(e) = serve_admin(admin, tls, app, stopped).await {
             tracing::error!(error = %e, "the management API stopped");
         }
     });
     let served = start_listeners(&args.serve, &gateway, shutdown).await?;
+    let admin_url = match args.admin_tls.admin_tls_cert.is_some() {
+        true => format!("https://{admin_addr}"),
+        false => format!("http://{admin_addr}"),
+    };
     print_welcome(
         &args,
-        admin_addr,
+        &admin_url,
         &args.data_dir.join("admin-token"),
         demo_key(store.as_ref()).await?,
     );
@@ -106,12 +108,7 @@ async fn follow_managed(hub: Arc<Hub>, gateway: Gateway, mut applied: u64) {
     }
 }
 
-fn print_welcome(
-    args: &UpArgs,
-    admin: std::net::SocketAddr,
-    token_file: &std::path::Path,
-    key: Option<String>,
-) {
+fn print_welcome(args: &UpArgs, admin: &str, token_file: &std::path::Path, key: Option<String>) {
     let gateway = match args.serve.listen.ip().is_unspecified() {
         true => format!("localhost:{}", args.serve.listen.port()),
         false => args.serve.listen.to_string(),
@@ -132,7 +129,7 @@ fn print_welcome(
     }
     eprintln!("  Manage it (the token is in {}):", token_file.display());
     eprintln!(
-        "    curl -H \"Authorization: Bearer $(cat {})\" http://{admin}/apis\n",
+        "    curl -H \"Authorization: Bearer $(cat {})\" {admin}/apis\n",
         token_file.display()
     );
 }

@@ -9,16 +9,13 @@
 //! another replica) a gateway may receive once more a document it already has; applying it is
 //! harmless.
 //!
-//! Bodies go out uncompressed. Measured on a synthetic large configuration (1,000 APIs with 5
-//! operations and a policy each, 5,000 subscriptions): 1.58 MB of JSON, 282 KB gzipped (18%)
-//! for ~15 ms of gzip-6 per view. Worth it across slow WAN links, not on a LAN; since the body
-//! is serialised once per view, a gzip copy would be made there too (once per change, shared
-//! by every instance). The per-gateway cut plus not waking unaffected gateways already keeps
-//! most changes from being sent at all.
+//! Bodies are serialised once per view, and gzipped at most once per view, when the first
+//! gateway that accepts gzip asks for it ([`View::gzipped`]; see [`super::compress`]).
 //!
-//! Wake-ups come from the management API's `commits` channel (in-process). Commits made by
-//! another replica are seen by the periodic revision check ([`RECHECK`]); PostgreSQL
-//! `LISTEN/NOTIFY` would plug in at [`Hub::start`]'s select.
+//! Wake-ups come from the management API's `commits` channel (this replica's commits) and,
+//! on PostgreSQL, from [`super::replicas`] (other replicas' commits, by `LISTEN/NOTIFY`). A
+//! periodic revision check (`recheck`: [`RECHECK`] alone on SQLite, a slower safety net
+//! beside the listener on PostgreSQL) catches anything neither announced.
 
 use super::per_gateway::{document_for, Audience};
 use crate::declarative::document_of;
@@ -29,11 +26,11 @@ use portico_model::Document;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify, OnceCell};
 use tokio::time::Instant;
 
-/// How often the store's revision is checked without a notification (commits by other
-/// replicas, or by anything that bypasses the API).
+/// How often a single replica (SQLite) checks the store's revision without a notification
+/// (commits by anything that bypasses the API).
 pub const RECHECK: Duration = Duration::from_secs(2);
 
 /// The whole configuration at one revision.
@@ -51,6 +48,8 @@ pub struct View {
     pub document: Arc<Document>,
     /// `{"revision": …, "document": …}`, serialised once for every instance.
     pub body: Bytes,
+    /// `body` gzipped, made on first demand and shared like `body`.
+    gzipped: Arc<OnceCell<Bytes>>,
     /// The compiled revision this view was last checked against.
     checked_at: u64,
 }
@@ -73,8 +72,20 @@ pub struct Hub {
 
 impl Hub {
     /// Compiles the store now and follows `commits` (revisions announced by the management
-    /// API) for as long as the returned hub is alive.
-    pub async fn start(store: Arc<dyn Store>, mut commits: watch::Receiver<u64>) -> Arc<Self> {
+    /// API) for as long as the returned hub is alive, checking the store every [`RECHECK`]
+    /// too. For a single replica (SQLite).
+    pub async fn start(store: Arc<dyn Store>, commits: watch::Receiver<u64>) -> Arc<Self> {
+        Self::start_replicated(store, commits, Arc::new(Notify::new()), RECHECK).await
+    }
+
+    /// Like [`Hub::start`], and also recompiles whenever `others` is notified (another
+    /// replica committed), checking the store every `recheck` in case a notification was lost.
+    pub async fn start_replicated(
+        store: Arc<dyn Store>,
+        mut commits: watch::Receiver<u64>,
+        others: Arc<Notify>,
+        recheck: Duration,
+    ) -> Arc<Self> {
         let hub = Arc::new(Self {
             latest: watch::channel(None).0,
             views: Mutex::new(HashMap::new()),
@@ -86,7 +97,8 @@ impl Hub {
             loop {
                 tokio::select! {
                     changed = commits.changed(), if notified => notified = changed.is_ok(),
-                    _ = tokio::time::sleep(RECHECK) => {}
+                    _ = others.notified() => {}
+                    _ = tokio::time::sleep(recheck) => {}
                 }
                 let Some(hub) = weak.upgrade() else { return };
                 hub.refresh(store.as_ref()).await;
@@ -146,11 +158,13 @@ impl Hub {
                 revision: old.revision,
                 document: old.document.clone(),
                 body: old.body.clone(),
+                gzipped: old.gzipped.clone(),
                 checked_at: compiled.revision,
             },
             _ => View {
                 revision: compiled.revision,
                 body: body(compiled.revision, &document),
+                gzipped: Arc::new(OnceCell::new()),
                 document: Arc::new(document),
                 checked_at: compiled.revision,
             },
@@ -182,6 +196,24 @@ impl Hub {
                 _ = tokio::time::sleep_until(deadline) => return Ok(None),
             }
         }
+    }
+}
+
+impl View {
+    /// [`View::body`] gzipped; compressed by the first caller (off the async workers), then
+    /// shared by every instance of the audience until the content changes.
+    pub async fn gzipped(&self) -> Bytes {
+        let body = self.body.clone();
+        self.gzipped
+            .get_or_init(|| async move {
+                let plain = body.clone();
+                // The blocking pool only refuses while the runtime shuts down; then compress here.
+                tokio::task::spawn_blocking(move || super::compress::gzip(&plain))
+                    .await
+                    .unwrap_or_else(|_| super::compress::gzip(&body))
+            })
+            .await
+            .clone()
     }
 }
 

@@ -1,14 +1,16 @@
 //! The gateway-facing routes, merged into the management API's listener:
 //!
 //! - `GET /gateway/v1/{gatewayId}/config?after=N[&wait=S]` holds the request (up to [`HOLD`]) until the
-//!   gateway's view is newer than revision `N`, then answers `{"revision", "document"}`; 204
-//!   when nothing changed in time (the gateway asks again at once).
+//!   gateway's view is newer than revision `N`, then answers `{"revision", "document"}`
+//!   (gzipped when the gateway sends `Accept-Encoding: gzip`); 204 when nothing changed in
+//!   time (the gateway asks again at once).
 //! - `POST /gateway/v1/{gatewayId}/heartbeat` keeps an instance's report (see [`super::fleet`]).
 //!
 //! Both take a GatewayKey token ([`super::gateway_auth`]), never the admin token.
 //! `GET /gateways/{gatewayId}/instances`, the fleet view, sits beside them behind the admin
 //! token.
 
+use super::compress::{accepts_gzip, MIN_SIZE};
 use super::fleet;
 use super::gateway_auth::authorise;
 use super::hub::{Hub, HubError};
@@ -71,11 +73,21 @@ async fn config(
         .map_or(state.hold, |w| Duration::from_secs(w).min(state.hold));
     match state.hub.next(&audience, query.after, hold).await {
         Ok(Some(view)) => {
-            let mut resp = view.body.clone().into_response();
-            resp.headers_mut().insert(
+            let gzip = view.body.len() >= MIN_SIZE && accepts_gzip(&headers);
+            let body = match gzip {
+                true => view.gzipped().await,
+                false => view.body.clone(),
+            };
+            let mut resp = body.into_response();
+            let h = resp.headers_mut();
+            h.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
+            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            if gzip {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
             Ok(resp)
         }
         Ok(None) => Ok(StatusCode::NO_CONTENT.into_response()),

@@ -16,6 +16,7 @@ mod sql;
 pub use heartbeat::Heartbeat;
 pub use path::{CollectionPath, InvalidPath, Kind, ResourcePath};
 pub use sealed::{SealedStore, SENSITIVE};
+pub use sql::revision_notify::CHANNEL as REVISION_CHANNEL;
 pub use sql::{Backend, SqlStore};
 
 use async_trait::async_trait;

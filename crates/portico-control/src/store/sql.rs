@@ -4,7 +4,9 @@
 //! `schema_migrations`.
 //!
 //! Writers are serialised by the first statement of every commit, which bumps the single
-//! `revision` row: SQLite takes its write lock there, PostgreSQL a row lock.
+//! `revision` row: SQLite takes its write lock there, PostgreSQL a row lock. On PostgreSQL a
+//! trigger on that row announces each committed revision to every replica
+//! ([`revision_notify`]).
 
 use super::{
     AuditEntry, Change, Heartbeat, Kind, Page, Precondition, ResourcePath, Store, StoreError,
@@ -16,6 +18,7 @@ use sqlx::{AnyPool, Row};
 use std::time::SystemTime;
 
 mod heartbeats;
+pub mod revision_notify;
 
 /// Which database is behind a [`SqlStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +79,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     );",
     ),
     (2, heartbeats::MIGRATION),
+    (3, revision_notify::POSTGRES_MIGRATION),
 ];
 
 /// A store on a SQL database.

@@ -3,6 +3,9 @@
 //! ([`super::proxy`]). One connection per request: a gateway makes one long-poll every ~30 s
 //! or per change and one heartbeat a minute, so pooling would save nothing measurable and add
 //! stale-connection failure modes.
+//!
+//! Every request offers `Accept-Encoding: gzip`; a gzipped answer (a large configuration, about
+//! a fifth of its JSON size) is inflated here, so callers always see the plain body.
 
 use super::proxy::ProxySettings;
 use bytes::Bytes;
@@ -12,6 +15,7 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::RootCertStore;
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -165,6 +169,7 @@ impl Client {
             .uri(format!("{}{path}", endpoint.base))
             .header(header::HOST, endpoint.authority())
             .header(header::AUTHORIZATION, format!("GatewayKey {token}"))
+            .header(header::ACCEPT_ENCODING, "gzip")
             .header(
                 header::USER_AGENT,
                 concat!("portico-gateway/", env!("CARGO_PKG_VERSION")),
@@ -177,11 +182,28 @@ impl Client {
             .map_err(|e| ClientError::Body(e.to_string()))?;
         let response = sender.send_request(request).await?;
         let status = response.status();
+        let gzipped = response
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
         let body = Limited::new(response.into_body(), MAX_BODY)
             .collect()
             .await
             .map_err(|e| ClientError::Body(e.to_string()))?
             .to_bytes();
+        let body = match gzipped {
+            true => {
+                let wire = body.len();
+                let body = gunzip(&body)?;
+                tracing::debug!(
+                    wire,
+                    inflated = body.len(),
+                    "gzipped answer from the control plane"
+                );
+                body
+            }
+            false => body,
+        };
         Ok(Answer { status, body })
     }
 
@@ -205,6 +227,21 @@ impl Client {
             .map_err(ClientError::Tls)?;
         Ok(TokioIo::new(Box::new(tls)))
     }
+}
+
+/// Inflates a gzipped answer, refusing one that inflates beyond [`MAX_BODY`].
+fn gunzip(gzipped: &[u8]) -> Result<Bytes, ClientError> {
+    let mut plain = Vec::with_capacity(gzipped.len().saturating_mul(5));
+    flate2::read::GzDecoder::new(gzipped)
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut plain)
+        .map_err(|e| ClientError::Body(format!("the gzipped answer is damaged: {e}")))?;
+    if plain.len() > MAX_BODY {
+        return Err(ClientError::Body(format!(
+            "the answer inflates beyond {MAX_BODY} bytes"
+        )));
+    }
+    Ok(Bytes::from(plain))
 }
 
 impl std::fmt::Debug for Client {
@@ -234,5 +271,16 @@ mod tests {
         assert_eq!((e.https, e.port, e.base.as_str()), (false, 9000, ""));
         assert!(Endpoint::parse("ftp://x").is_err());
         assert!(Endpoint::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn gzipped_answers_are_inflated_and_damaged_ones_refused() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(b"{\"revision\": 3}").unwrap();
+        let packed = encoder.finish().unwrap();
+        assert_eq!(&gunzip(&packed).unwrap()[..], b"{\"revision\": 3}");
+        assert!(gunzip(&packed[..packed.len() / 2]).is_err());
+        assert!(gunzip(b"not gzip").is_err());
     }
 }

@@ -12,14 +12,28 @@ pub const ADMIN_TOKEN: &str = "hybrid-test-admin-token-0123456789";
 
 /// Starts `portico control-plane` on `admin` with its SQLite database in `dir`.
 pub fn start_control_plane(dir: &Path, admin: SocketAddr) -> Process {
+    let database = format!("sqlite://{}/portico.db", dir.display());
+    start_control_plane_with(&database, admin, &[], &[], Stdio::null())
+}
+
+/// Starts `portico control-plane --database DATABASE` on `admin` with `extra` arguments and
+/// `env`, its log going to `stderr`; returns once it listens.
+pub fn start_control_plane_with(
+    database: &str,
+    admin: SocketAddr,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    stderr: Stdio,
+) -> Process {
     let child = Command::new(BIN)
-        .args(["control-plane", "--database"])
-        .arg(format!("sqlite://{}/portico.db", dir.display()))
+        .args(["control-plane", "--database", database])
         .args(["--admin-listen", &admin.to_string()])
+        .args(extra)
         .env("PORTICO_ADMIN_TOKEN", ADMIN_TOKEN)
         .env_remove("PORTICO_MASTER_KEY")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     wait_for_port(admin);
@@ -114,6 +128,16 @@ pub fn start_gateway(control_planes: &str, extra: &[&str]) -> Gw {
 }
 
 pub fn start_gateway_env(control_planes: &str, extra: &[&str], env: &[(&str, &str)]) -> Gw {
+    start_gateway_with(control_planes, extra, env, Stdio::null())
+}
+
+/// Like [`start_gateway_env`], with the gateway's log going to `stderr`.
+pub fn start_gateway_with(
+    control_planes: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    stderr: Stdio,
+) -> Gw {
     let (listen, ops, tls) = (free_addr(), free_addr(), free_addr());
     let child = Command::new(BIN)
         .args(["gateway", "--control-plane", control_planes])
@@ -138,7 +162,7 @@ pub fn start_gateway_env(control_planes: &str, extra: &[&str], env: &[(&str, &st
         .env_remove("HTTPS_PROXY")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     wait_for_port(ops);

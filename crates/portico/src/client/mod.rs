@@ -1,16 +1,18 @@
 //! A small client for the management API, used by `portico apply`, `export` and `import`. It
-//! sends the admin token and turns APIM-shaped error bodies into readable errors. Plain HTTP
-//! only: the management API listens on loopback by default; reach a remote one through a
-//! tunnel or a TLS-terminating proxy.
+//! sends the admin token and turns APIM-shaped error bodies into readable errors. It speaks
+//! HTTP/1.1 over plain TCP or, for `https://` servers, TLS ([`transport`]) trusting the
+//! system's roots and `--ca`.
 
+mod transport;
+
+use crate::cli::ServerArgs;
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use http::{header, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::path::Path;
+use transport::Transport;
 
 /// Where `portico up` keeps its generated admin token, tried when `PORTICO_ADMIN_TOKEN` is
 /// not set.
@@ -21,18 +23,16 @@ const UP_TOKEN_FILE: &str = "portico-data/admin-token";
 pub struct ManagementClient {
     base: String,
     token: String,
-    http: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    transport: Transport,
 }
 
 impl ManagementClient {
-    pub fn new(server: &str) -> anyhow::Result<Self> {
-        if !server.starts_with("http://") {
-            bail!("--server {server:?}: only http:// management URLs are supported");
-        }
+    pub fn new(args: &ServerArgs) -> anyhow::Result<Self> {
+        let transport = Transport::new(&args.server, args.ca.as_deref())?;
         Ok(Self {
-            base: server.trim_end_matches('/').to_owned(),
+            base: args.server.trim_end_matches('/').to_owned(),
             token: admin_token()?,
-            http: Client::builder(TokioExecutor::new()).build_http(),
+            transport,
         })
     }
 
@@ -47,12 +47,13 @@ impl ManagementClient {
         let bytes = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
         let req = Request::builder()
             .method(method.clone())
-            .uri(format!("{}{path}", self.base))
+            .uri(format!("{}{path}", self.transport.base_path()))
+            .header(header::HOST, self.transport.authority())
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
             .header(header::CONTENT_TYPE, "application/json")
             .body(Full::new(bytes))?;
         let resp = self
-            .http
+            .transport
             .request(req)
             .await
             .with_context(|| format!("cannot reach the management API at {}", self.base))?;
