@@ -159,6 +159,16 @@ pub use memory::MemoryContext;
 pub use time::{DateTime, DateTimeOffset, DtKind, TimeSpan};
 pub use value::{CertificateInfo, Jwt, StoredMessage, Value};
 
+/// The .NET behaviour Liquid's filters share with expressions (`WebUtility`, `Regex`,
+/// `ToString()`, date formats), so a value prints and converts the same way in both.
+pub(crate) mod dotnet {
+    pub(crate) use super::builtins::encoding::{escape, unescape};
+    pub(crate) use super::builtins::regex::{compile as regex, replacement_syntax};
+    pub(crate) use super::convert::{double_to_string, to_string};
+    pub(crate) use super::time::{format as format_time, parse_iso};
+    pub(crate) use super::value::lock;
+}
+
 /// A compiled expression: parsed and checked once, evaluated any number of times.
 #[derive(Debug, Clone)]
 pub struct Expression {

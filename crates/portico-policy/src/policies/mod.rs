@@ -29,7 +29,8 @@ pub use limits::{
     KeyedLimit, Limit, LimitConcurrency, LimitOutputs, Quota, RateLimit, ScopedLimit,
 };
 pub use message::{
-    ExistsAction, FindAndReplace, MockResponse, SetBody, SetHeader, SetQueryParameter, SetStatus,
+    BodyContent, ExistsAction, FindAndReplace, LiquidBody, MockResponse, SetBody, SetHeader,
+    SetQueryParameter, SetStatus,
     SetVariable, XsiNil,
 };
 pub use observe::{Dimension, EmitMetric, Severity, Trace, TraceMetadata};

@@ -6,7 +6,7 @@
 
 pub mod crypto;
 mod ctxobj;
-mod encoding;
+pub(crate) mod encoding;
 mod json;
 mod numbers;
 pub mod regex;
