@@ -144,6 +144,10 @@ pub fn lower(pipeline: &Pipeline, backends: &dyn Backends) -> Result<Option<Plan
             .iter()
             .any(|e| e.expression().source().contains("MatchedParameters"))
             || pipeline.section(*s).iter().any(|n| has_rewrite(&n.policy))
+            || pipeline
+                .section(*s)
+                .iter()
+                .any(|n| liquid_mentions(&n.policy, "MatchedParameters"))
     });
     Ok(Some(plan))
 }
@@ -274,6 +278,23 @@ fn lower_node(
         site,
         reads_body,
     })
+}
+
+/// Whether a Liquid template of the policy or of a policy nested in it mentions `what`.
+fn liquid_mentions(p: &Policy, what: &str) -> bool {
+    let body = match p {
+        Policy::SetBody(b) => Some(b),
+        Policy::ReturnResponse(r) => r.body.as_ref(),
+        Policy::SendRequest(s) => s.request.body.as_ref(),
+        Policy::SendOneWayRequest(r) => r.body.as_ref(),
+        _ => None,
+    };
+    body.and_then(|b| b.liquid())
+        .is_some_and(|l| l.source().contains(what))
+        || p.children()
+            .iter()
+            .flat_map(|c| c.iter())
+            .any(|n| liquid_mentions(&n.policy, what))
 }
 
 /// Whether a Liquid `set-body` of the policy itself (not of nested policies, which are

@@ -122,6 +122,7 @@ pub struct BodyBinding {
 /// A compiled template.
 #[derive(Clone)]
 pub struct LiquidTemplate {
+    source: String,
     nodes: Vec<parser::Node>,
     reads_body: bool,
 }
@@ -144,9 +145,15 @@ impl LiquidTemplate {
             e
         })?;
         Ok(Self {
+            source: source.to_owned(),
             nodes,
             reads_body: parser.reads_body,
         })
+    }
+
+    /// The template as compiled (named values substituted).
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// Whether the template reads `body` (the gateway buffers the body first, and only then).

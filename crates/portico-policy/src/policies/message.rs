@@ -97,6 +97,14 @@ impl SetBody {
         matches!(&self.body, BodyContent::Liquid(l) if l.template.reads_body())
     }
 
+    /// The Liquid template, when the body is one.
+    pub fn liquid(&self) -> Option<&LiquidTemplate> {
+        match &self.body {
+            BodyContent::Liquid(l) => Some(&l.template),
+            BodyContent::Template(_) => None,
+        }
+    }
+
     /// Whether a secret named value went into a literal body or a template.
     pub fn is_secret(&self) -> bool {
         match &self.body {
