@@ -28,9 +28,14 @@
 //! (`string s = …;`, `const`), expression statements, `if`/`else`, `while`, `do`, `for`,
 //! `foreach`, `break`, `continue`, `return`, `throw`, `try`/`catch (Exception e)`/`finally`,
 //! `checked`/`unchecked` blocks, `using (var x = …) …` and `using var x = …;` (plain scopes:
-//! Portico's objects hold nothing to dispose, and `Dispose()` does nothing).
+//! Portico's objects hold nothing to dispose, and `Dispose()` does nothing). Local functions
+//! `T Name(T1 a, T2 b) { … }` and `T Name(…) => …;` (`void` too): callable anywhere in their
+//! block (also before they are written and from each other), capturing the block's locals
+//! declared before them by reference as C# does, recursing up to 64 calls deep; parameters
+//! are plain (no `ref`/`out`/`in`/`params`/defaults), and a non-`void` one that ends without
+//! `return` is a run-time error.
 //!
-//! **Refused with a compile error naming the construct:** local functions, `lock`, `switch`,
+//! **Refused with a compile error naming the construct:** `lock`, `switch`,
 //! `goto`, `yield`, `await`, `ref`/`in` arguments, exception filters, object initializers of
 //! other properties, assigning properties other than `Key`/`IV`, types and methods not listed
 //! below (e.g. `XDocument`, `XmlReader`, `RSA`, `X509Certificate2` construction), calling a
@@ -175,17 +180,19 @@ pub struct Expression {
     source: String,
     program: ast::Program,
     slots: usize,
+    functions: std::sync::Arc<[ast::LocalFn]>,
 }
 
 impl Expression {
     /// Compiles `@( … )` or `@{ … }`.
     pub fn compile(source: &str) -> Result<Self, ExprError> {
         let mut program = parser::parse(source)?;
-        let slots = check::check(&mut program)?;
+        let (slots, functions) = check::check_program(&mut program)?;
         Ok(Expression {
             source: source.to_string(),
             program,
             slots,
+            functions: functions.into(),
         })
     }
 
@@ -196,7 +203,7 @@ impl Expression {
 
     /// Evaluates against one request's context.
     pub fn evaluate(&self, ctx: &mut dyn Context) -> Result<Value, EvalError> {
-        eval::run(&self.program, self.slots, ctx)
+        eval::run(&self.program, self.slots, &self.functions, ctx)
     }
 
     /// Evaluates and converts the result as a policy attribute or body would: `null` becomes
