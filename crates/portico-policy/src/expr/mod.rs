@@ -38,7 +38,7 @@
 //! **Refused with a compile error naming the construct:** `lock`, `switch`,
 //! `goto`, `yield`, `await`, `ref`/`in` arguments, exception filters, object initializers of
 //! other properties, assigning properties other than `Key`/`IV`, types and methods not listed
-//! below (e.g. `XDocument`, `XmlReader`, `RSA`, `X509Certificate2` construction), calling a
+//! below (e.g. `XmlReader`, `XmlDocument`, `RSA`, `X509Certificate2` construction), calling a
 //! non-method (`MatchedParameters("x")`).
 //!
 //! **Types** (casts, declarations, generic arguments): `object string bool char byte short int
@@ -119,6 +119,16 @@
 //! `"Rijndael"` (also with `System.Security.Cryptography.`, `…Managed`), anything else (`DES`,
 //! `TripleDES`, …) is a run-time error, as is a wrong key or IV size or bad padding. Errors
 //! never quote keys, IVs or data.
+//!
+//! **XML** (LINQ to XML, read-only): `XDocument.Parse(text)`, `XElement.Parse(text)`;
+//! `Root`, `Elements([name])`, `Element(name)`, `Descendants([name])`,
+//! `DescendantsAndSelf([name])`, `Attributes([name])`, `Attribute(name)`, `Parent`,
+//! `Document`, `Name` (`LocalName`, `NamespaceName`; compares with a string), `Value` (all
+//! text below), `HasElements`, `HasAttributes`, `(string)` of an element or attribute, `is`/`as`
+//! `XElement`, and LINQ over the sequences. Names are `"local"` (no namespace, as in .NET) or
+//! `"{namespace}local"`. `ToString()` gives the markup as written (.NET re-indents it).
+//! Changing a document (`Add`, `Remove`, `SetValue`, …) is a run-time error, and
+//! `XmlReader`, `XmlDocument` and `new XDocument(…)` are refused.
 //!
 //! **Regular expressions** (the `regex` crate): `Regex.IsMatch(input, pattern[, options])`,
 //! `Match`, `Matches` (an array of matches), `Split`, `Replace(input, pattern, replacement[,
