@@ -95,7 +95,12 @@ async fn the_ip_filter_snippet_admits_private_ranges_only() {
     let gw = TestGateway::start(&api_doc(backend, IP_FILTER)).await;
     for ip in ["10.1.2.3", "192.168.0.9:4431", "172.31.255.1"] {
         let a = get(&gw.url("/api/x"), &[("x-forwarded-for", ip)]).await;
-        assert_eq!(a.status, 200, "{ip}: {:?}", String::from_utf8_lossy(&a.body));
+        assert_eq!(
+            a.status,
+            200,
+            "{ip}: {:?}",
+            String::from_utf8_lossy(&a.body)
+        );
         // The header is put back as the client sent it before the request is forwarded.
         let seen = a.backend_header("x-forwarded-for").unwrap_or_default();
         assert!(seen.starts_with(ip), "{ip}: backend saw {seen}");

@@ -115,7 +115,9 @@ async fn a_body_that_does_not_parse_as_its_content_type_fails_the_policy() {
     assert_eq!(a.status, 422);
     let text = String::from_utf8_lossy(&a.body);
     assert!(
-        text.starts_with("set-body LiquidTemplateRenderFailure: Liquid template: the body is not JSON"),
+        text.starts_with(
+            "set-body LiquidTemplateRenderFailure: Liquid template: the body is not JSON"
+        ),
         "{text}"
     );
 }

@@ -149,8 +149,12 @@ fn misuse_is_refused_or_fails_clearly() {
     let deep = Expression::compile("@{ int F(int n) => F(n + 1); return F(0); }").unwrap();
     let e = deep.evaluate(&mut ctx).unwrap_err();
     assert!(e.message.contains("nests deeper"), "{}", e.message);
-    let open = Expression::compile("@{ int F(int n) { if (n > 0) { return 1; } } return F(0); }")
-        .unwrap();
+    let open =
+        Expression::compile("@{ int F(int n) { if (n > 0) { return 1; } } return F(0); }").unwrap();
     let e = open.evaluate(&mut ctx).unwrap_err();
-    assert!(e.message.contains("ended without `return`"), "{}", e.message);
+    assert!(
+        e.message.contains("ended without `return`"),
+        "{}",
+        e.message
+    );
 }

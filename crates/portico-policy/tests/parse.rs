@@ -234,6 +234,10 @@ fn liquid_bodies_compile_and_their_errors_point_into_the_document() {
     let e = errors(xml);
     let first = e.first().unwrap();
     assert_eq!(first.policy.as_deref(), Some("set-body"));
-    assert_eq!((first.position.line, first.position.column), (4, 22), "{first}");
+    assert_eq!(
+        (first.position.line, first.position.column),
+        (4, 22),
+        "{first}"
+    );
     assert!(first.message.contains("`Upcase`"), "{first}");
 }

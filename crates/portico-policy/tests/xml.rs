@@ -24,7 +24,8 @@ fn the_corpus_snippet_extracts_values_into_a_jobject() {
         body: MESSAGE.as_bytes().to_vec().into(),
         ..Default::default()
     };
-    let mut ctx = MemoryContext::new().variable("sendRequestResponse", Value::Message(response.into()));
+    let mut ctx =
+        MemoryContext::new().variable("sendRequestResponse", Value::Message(response.into()));
     let src = r#"@{
         var doc = XDocument.Parse(((IResponse)context.Variables["sendRequestResponse"]).Body.As<string>());
         var obj = new JObject();
@@ -36,7 +37,10 @@ fn the_corpus_snippet_extracts_values_into_a_jobject() {
     let obj = eval(src, &mut ctx).unwrap();
     let mut ctx = MemoryContext::new().variable("jsonResponse", obj);
     assert_eq!(
-        text(r#"@(((JObject)context.Variables["jsonResponse"]).ToString(Newtonsoft.Json.Formatting.None))"#, &mut ctx),
+        text(
+            r#"@(((JObject)context.Variables["jsonResponse"]).ToString(Newtonsoft.Json.Formatting.None))"#,
+            &mut ctx
+        ),
         r#"{"conditionValue":"true","value1":"MESSAGE1_TEST1","value3":"MESSAGE1_TEST3"}"#
     );
     let cond = eval(
@@ -50,7 +54,12 @@ fn the_corpus_snippet_extracts_values_into_a_jobject() {
 fn navigation_names_and_casts() {
     let mut ctx = MemoryContext::new();
     let xml = r#"<s:Envelope xmlns:s="urn:soap"><s:Body><Order id="7" xmlns="urn:o"><Line sku="a">1</Line><Line sku="b">2</Line><Note>hi <b>there</b></Note></Order></s:Body></s:Envelope>"#;
-    let with = |body: &str| format!("@{{ var doc = XDocument.Parse(\"{}\"); {body} }}", xml.replace('"', "\\\""));
+    let with = |body: &str| {
+        format!(
+            "@{{ var doc = XDocument.Parse(\"{}\"); {body} }}",
+            xml.replace('"', "\\\"")
+        )
+    };
     let cases = [
         ("return doc.Root.Name.LocalName + \"|\" + doc.Root.Name.NamespaceName;", "Envelope|urn:soap"),
         ("return doc.Root.Name.ToString();", "{urn:soap}Envelope"),
@@ -73,11 +82,17 @@ fn refusals_and_failures_are_clear() {
     let mut ctx = MemoryContext::new();
     let e = eval("@(XDocument.Parse(\"<a>\"))", &mut ctx).unwrap_err();
     assert!(e.contains("not XML"), "{e}");
-    let e = eval("@{ var d = XDocument.Parse(\"<a/>\"); d.Root.Add(\"x\"); return 1; }", &mut ctx)
-        .unwrap_err();
+    let e = eval(
+        "@{ var d = XDocument.Parse(\"<a/>\"); d.Root.Add(\"x\"); return 1; }",
+        &mut ctx,
+    )
+    .unwrap_err();
     assert!(e.contains("read-only"), "{e}");
     let e = eval("@(new XDocument())", &mut ctx).unwrap_err();
-    assert!(e.starts_with("compile:") && e.contains("new XDocument"), "{e}");
+    assert!(
+        e.starts_with("compile:") && e.contains("new XDocument"),
+        "{e}"
+    );
     let e = eval("@{ XmlReader r = null; return 1; }", &mut ctx).unwrap_err();
     assert!(e.contains("XmlReader"), "{e}");
 }

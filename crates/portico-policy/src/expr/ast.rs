@@ -117,7 +117,10 @@ pub enum ExprKind {
     Default(Ty),
     TypeOf(Ty),
     /// A call of a local function, by its index in the checked program's function table.
-    LocalCall { index: usize, args: Vec<Expr> },
+    LocalCall {
+        index: usize,
+        args: Vec<Expr>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -128,13 +128,12 @@ impl Checker {
             // A local function can be called anywhere in its block, even before it is written.
             for s in stmts.iter_mut() {
                 if let StmtKind::LocalFn(f) = &mut s.kind {
-                    let taken = c
-                        .fn_scopes
-                        .iter()
-                        .flatten()
-                        .any(|(n, ..)| *n == f.name);
+                    let taken = c.fn_scopes.iter().flatten().any(|(n, ..)| *n == f.name);
                     if taken {
-                        return Err(err(f.at, format!("local function `{}` is already declared", f.name)));
+                        return Err(err(
+                            f.at,
+                            format!("local function `{}` is already declared", f.name),
+                        ));
                     }
                     f.index = c.functions.len();
                     c.functions.push(None);
@@ -533,11 +532,18 @@ impl Checker {
                 )));
             };
             if params != n {
-                return Err(err(at, format!("local function `{name}` takes {params} argument(s), not {n}")));
+                return Err(err(
+                    at,
+                    format!("local function `{name}` takes {params} argument(s), not {n}"),
+                ));
             }
-            let plain = |a: &Arg| !a.out && a.name.is_none() && !matches!(a.expr.kind, ExprKind::Lambda(_));
+            let plain =
+                |a: &Arg| !a.out && a.name.is_none() && !matches!(a.expr.kind, ExprKind::Lambda(_));
             if let Some(a) = args.iter().find(|a| !plain(a)) {
-                return Err(err(a.expr.at, "local functions take plain arguments (no `out`, no names, no lambdas)"));
+                return Err(err(
+                    a.expr.at,
+                    "local functions take plain arguments (no `out`, no names, no lambdas)",
+                ));
             }
             let args = std::mem::take(args).into_iter().map(|a| a.expr).collect();
             e.kind = ExprKind::LocalCall { index, args };

@@ -387,7 +387,10 @@ mod tests {
         assert!(check_static(&["Request", "Url", "Host"]).is_ok());
         let (i, m) = check_static(&["Request", "Hedaers"]).unwrap_err();
         assert_eq!(i, 1);
-        assert!(m.contains("context.Request") && m.contains("Headers"), "{m}");
+        assert!(
+            m.contains("context.Request") && m.contains("Headers"),
+            "{m}"
+        );
     }
 
     #[test]
@@ -396,7 +399,9 @@ mod tests {
             xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soap:Body>
             <R id="7"><V>1</V><V>2</V><N xsi:nil="true"/></R></soap:Body></soap:Envelope>"#;
         let v = bind_body(xml.as_bytes(), Some("text/xml; charset=utf-8"), OPTS).unwrap();
-        let LValue::Object(o) = v else { panic!("object") };
+        let LValue::Object(o) = v else {
+            panic!("object")
+        };
         let LValue::Object(env) = o.get("envelope").unwrap() else {
             panic!("object")
         };
@@ -416,12 +421,16 @@ mod tests {
         let v = bind_body(br#"{"a":[1,2]}"#, Some("application/vnd.x+json"), OPTS).unwrap();
         assert!(matches!(v, LValue::Object(_)));
         assert_eq!(
-            bind_body(b"plain", Some("text/plain"), OPTS).unwrap().render(),
+            bind_body(b"plain", Some("text/plain"), OPTS)
+                .unwrap()
+                .render(),
             "plain"
         );
         assert!(bind_body(b"{", Some("application/json"), OPTS)
             .unwrap_err()
             .contains("not JSON"));
-        assert!(bind_body(b"", Some("application/json"), OPTS).unwrap().is_nil());
+        assert!(bind_body(b"", Some("application/json"), OPTS)
+            .unwrap()
+            .is_nil());
     }
 }

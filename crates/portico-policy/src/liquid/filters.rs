@@ -147,7 +147,10 @@ pub(crate) fn check_arity(f: Filter, n: usize) -> Result<(), String> {
             (a, b) if a == b => format!("{a} argument{}", if a == 1 { "" } else { "s" }),
             (a, b) => format!("{a} to {b} arguments"),
         };
-        return Err(format!("Liquid filter `{}` takes {want}, not {n}", name_of(f)));
+        return Err(format!(
+            "Liquid filter `{}` takes {want}, not {n}",
+            name_of(f)
+        ));
     }
     Ok(())
 }
@@ -301,7 +304,12 @@ pub(crate) fn apply(
         },
         F::Compact => match &input {
             LValue::Nil => LValue::Nil,
-            _ => LValue::array(sequence(&input).into_iter().filter(|v| !v.is_nil()).collect()),
+            _ => LValue::array(
+                sequence(&input)
+                    .into_iter()
+                    .filter(|v| !v.is_nil())
+                    .collect(),
+            ),
         },
         F::Plus | F::Minus | F::Times | F::DividedBy | F::Modulo => math(f, input, arg(0))?,
         F::Abs => LValue::Float(parse_number(&input).unwrap_or(0.0).abs()),
@@ -520,7 +528,9 @@ fn truncate_words(s: &str, words: i64, suffix: &str) -> String {
 }
 
 fn slice(input: &LValue, start: &LValue, len: Option<&LValue>) -> Result<LValue, String> {
-    let start = start.number().ok_or("Liquid filter `Slice` needs a number")? as i64;
+    let start = start
+        .number()
+        .ok_or("Liquid filter `Slice` needs a number")? as i64;
     let len = len.and_then(LValue::number).unwrap_or(1.0) as i64;
     let cut = |n: i64| -> (usize, usize) {
         let mut s = if start < 0 { start + n } else { start };
@@ -564,7 +574,7 @@ fn currency(n: f64) -> String {
     let digits = whole.to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -576,11 +586,7 @@ fn currency(n: f64) -> String {
 /// `Date: "format"` with .NET format strings (APIM runs Liquid in C# mode). A string input is
 /// parsed first ("now" and "today" are the current time); one that is not a date is returned
 /// unchanged, as DotLiquid does.
-fn date(
-    input: LValue,
-    format: &str,
-    now: &mut dyn FnMut() -> DateTime,
-) -> Result<LValue, String> {
+fn date(input: LValue, format: &str, now: &mut dyn FnMut() -> DateTime) -> Result<LValue, String> {
     let d = match &input {
         LValue::Nil => return Ok(LValue::Nil),
         LValue::Date(d) => *d,
@@ -632,27 +638,47 @@ mod tests {
         assert!(lookup("Upcase").is_ok());
         assert!(lookup("at_least").unwrap_err().contains("`AtLeast`"));
         assert!(lookup("Frobnicate").unwrap_err().contains("not supported"));
-        assert!(check_arity(F::Append, 0).unwrap_err().contains("1 argument"));
+        assert!(check_arity(F::Append, 0)
+            .unwrap_err()
+            .contains("1 argument"));
     }
 
     #[test]
     fn strings() {
         assert_eq!(run("Upcase", s("abc"), &[]), "ABC");
-        assert_eq!(run("Capitalize", s("hello big world"), &[]), "Hello Big World");
+        assert_eq!(
+            run("Capitalize", s("hello big world"), &[]),
+            "Hello Big World"
+        );
         assert_eq!(run("Append", s("a"), &[s("b")]), "ab");
         assert_eq!(run("Replace", s("a1b22"), &[s(r"\d+"), s("#")]), "a#b#");
-        assert_eq!(run("ReplaceFirst", s("a1b2"), &[s(r"(\d)"), s("<$1>")]), "a<1>b2");
+        assert_eq!(
+            run("ReplaceFirst", s("a1b2"), &[s(r"(\d)"), s("<$1>")]),
+            "a<1>b2"
+        );
         assert_eq!(run("Remove", s("a.b.c"), &[s(".")]), "abc");
         assert_eq!(run("RemoveFirst", s("a.b.c"), &[s(r"\.")]), "ab.c");
         assert_eq!(run("Truncate", s("abcdefgh"), &[LValue::Int(5)]), "ab...");
-        assert_eq!(run("TruncateWords", s("a b c d"), &[LValue::Int(2)]), "a b...");
-        assert_eq!(run("Escape", s("<a href='x'>é</a>"), &[]), "&lt;a href=&#39;x&#39;&gt;&#233;&lt;/a&gt;");
+        assert_eq!(
+            run("TruncateWords", s("a b c d"), &[LValue::Int(2)]),
+            "a b..."
+        );
+        assert_eq!(
+            run("Escape", s("<a href='x'>é</a>"), &[]),
+            "&lt;a href=&#39;x&#39;&gt;&#233;&lt;/a&gt;"
+        );
         assert_eq!(run("UrlEncode", s("a b&c"), &[]), "a+b%26c");
         assert_eq!(run("UrlDecode", s("a+b%26c"), &[]), "a b&c");
         assert_eq!(run("StripHtml", s("<p>hi<!-- x --></p>"), &[]), "hi");
-        assert_eq!(run("NewlineToBr", s("a\nb\r\nc"), &[]), "a<br />\nb<br />\r\nc");
+        assert_eq!(
+            run("NewlineToBr", s("a\nb\r\nc"), &[]),
+            "a<br />\nb<br />\r\nc"
+        );
         assert_eq!(run("StripNewlines", s("a\nb\r\nc"), &[]), "abc");
-        assert_eq!(run("Slice", s("hello"), &[LValue::Int(-3), LValue::Int(2)]), "ll");
+        assert_eq!(
+            run("Slice", s("hello"), &[LValue::Int(-3), LValue::Int(2)]),
+            "ll"
+        );
         assert_eq!(run("Default", LValue::Nil, &[s("d")]), "d");
         assert_eq!(run("Default", s("  "), &[s("d")]), "d");
         assert_eq!(run("Upcase", LValue::Nil, &[]), "");
@@ -677,7 +703,10 @@ mod tests {
 
     fn run_value(f: &str, input: LValue) -> LValue {
         let args = if f == "Split" { vec![s(",")] } else { vec![] };
-        apply(lookup(f).unwrap(), input, &args, &mut || DateTime::default()).unwrap()
+        apply(lookup(f).unwrap(), input, &args, &mut || {
+            DateTime::default()
+        })
+        .unwrap()
     }
 
     #[test]
@@ -685,18 +714,31 @@ mod tests {
         assert_eq!(run("Plus", LValue::Int(1), &[LValue::Int(2)]), "3");
         assert_eq!(run("Plus", s("1"), &[LValue::Int(2)]), "12");
         assert_eq!(run("DividedBy", LValue::Int(7), &[LValue::Int(2)]), "3");
-        assert_eq!(run("DividedBy", LValue::Float(7.0), &[LValue::Int(2)]), "3.5");
+        assert_eq!(
+            run("DividedBy", LValue::Float(7.0), &[LValue::Int(2)]),
+            "3.5"
+        );
         assert_eq!(run("Modulo", LValue::Int(7), &[LValue::Int(4)]), "3");
         assert_eq!(run("Times", s("ab"), &[LValue::Int(2)]), "abab");
-        assert!(apply(F::DividedBy, LValue::Int(1), &[LValue::Int(0)], &mut || DateTime::default()).is_err());
-        assert!(apply(F::Minus, s("x"), &[LValue::Int(1)], &mut || DateTime::default())
-            .unwrap_err()
-            .contains("needs numbers"));
+        assert!(
+            apply(F::DividedBy, LValue::Int(1), &[LValue::Int(0)], &mut || {
+                DateTime::default()
+            })
+            .is_err()
+        );
+        assert!(apply(F::Minus, s("x"), &[LValue::Int(1)], &mut || {
+            DateTime::default()
+        })
+        .unwrap_err()
+        .contains("needs numbers"));
         assert_eq!(run("Abs", s("-2.5"), &[]), "2.5");
         assert_eq!(run("AtLeast", LValue::Int(1), &[LValue::Int(5)]), "5");
         assert_eq!(run("AtMost", LValue::Int(1), &[LValue::Int(5)]), "1");
         assert_eq!(run("Round", LValue::Float(2.5), &[]), "2");
-        assert_eq!(run("Round", LValue::Float(1.2345), &[LValue::Int(2)]), "1.23");
+        assert_eq!(
+            run("Round", LValue::Float(1.2345), &[LValue::Int(2)]),
+            "1.23"
+        );
         assert_eq!(run("Currency", LValue::Float(1234.5), &[]), "$1,234.50");
         assert_eq!(run("Currency", LValue::Int(-3), &[]), "-$3.00");
     }
@@ -704,7 +746,11 @@ mod tests {
     #[test]
     fn dates_use_dotnet_formats() {
         assert_eq!(
-            run("Date", s("2024-03-04T05:06:07Z"), &[s("yyyyMMddTHH:mm:ssZ")]),
+            run(
+                "Date",
+                s("2024-03-04T05:06:07Z"),
+                &[s("yyyyMMddTHH:mm:ssZ")]
+            ),
             "20240304T05:06:07Z"
         );
         assert_eq!(run("Date", s("not a date"), &[s("yyyy")]), "not a date");

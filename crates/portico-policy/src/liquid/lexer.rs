@@ -39,7 +39,11 @@ pub(super) fn lex(src: &str) -> Result<Vec<Piece<'_>>, LiquidError> {
         }
         push_text(&mut pieces, &src[i..start], trim_next, trim_before);
         let Some(rel_end) = src[inner_start..].find(close) else {
-            let what = if output { "`{{` has no `}}`" } else { "`{%` has no `%}`" };
+            let what = if output {
+                "`{{` has no `}}`"
+            } else {
+                "`{%` has no `%}`"
+            };
             return Err(LiquidError::new(start, what));
         };
         let mut inner_end = inner_start + rel_end;
@@ -70,7 +74,11 @@ pub(super) fn lex(src: &str) -> Result<Vec<Piece<'_>>, LiquidError> {
             markup_at,
         });
         if name == "raw" || name == "comment" {
-            let end_name = if name == "raw" { "endraw" } else { "endcomment" };
+            let end_name = if name == "raw" {
+                "endraw"
+            } else {
+                "endcomment"
+            };
             let Some((text_end, after, trims)) = find_end(src, i, end_name) else {
                 return Err(LiquidError::new(
                     start,

@@ -135,7 +135,10 @@ impl Markup {
                 i += p.len();
             } else {
                 let ch = src[i..].chars().next().unwrap_or(' ');
-                return Err(LiquidError::new(at, format!("unexpected `{ch}` in Liquid markup")));
+                return Err(LiquidError::new(
+                    at,
+                    format!("unexpected `{ch}` in Liquid markup"),
+                ));
             }
         }
         Ok(Self {

@@ -161,7 +161,11 @@ impl LiquidTemplate {
         self.reads_body
     }
 
-    pub fn render(&self, ctx: &mut dyn Context, binding: BodyBinding) -> Result<String, RenderError> {
+    pub fn render(
+        &self,
+        ctx: &mut dyn Context,
+        binding: BodyBinding,
+    ) -> Result<String, RenderError> {
         let source = render::BodySource {
             msg: binding.msg,
             opts: bind::BodyOptions {

@@ -71,7 +71,10 @@ impl<'a> Parser<'a> {
         let (nodes, end) = self.block(&[])?;
         match end {
             None => Ok(nodes),
-            Some(e) => Err(LiquidError::new(e.at, format!("`{}` has no opening tag", e.name))),
+            Some(e) => Err(LiquidError::new(
+                e.at,
+                format!("`{}` has no opening tag", e.name),
+            )),
         }
     }
 
@@ -83,10 +86,7 @@ impl<'a> Parser<'a> {
         result
     }
 
-    fn block_inner(
-        &mut self,
-        until: &[&str],
-    ) -> Result<(Vec<Node>, Option<End<'a>>), LiquidError> {
+    fn block_inner(&mut self, until: &[&str]) -> Result<(Vec<Node>, Option<End<'a>>), LiquidError> {
         let mut nodes = Vec::new();
         while let Some(piece) = self.pieces.next() {
             match piece {
@@ -135,7 +135,10 @@ impl<'a> Parser<'a> {
         } else {
             Err(LiquidError::new(
                 usize::MAX,
-                format!("the template ends before `{{% {} %}}`", until[until.len() - 1]),
+                format!(
+                    "the template ends before `{{% {} %}}`",
+                    until[until.len() - 1]
+                ),
             ))
         }
     }

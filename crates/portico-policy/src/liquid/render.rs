@@ -343,8 +343,12 @@ impl<'c> Renderer<'c> {
                 let bytes = self.ctx.body(msg, true).map_err(RenderError::new)?;
                 let content_type = self.ctx.header(msg, "Content-Type");
                 let content_type = content_type.as_ref().and_then(|v| v.first());
-                bind::bind_body(&bytes, content_type.map(String::as_str), self.body_source.opts)
-                    .map_err(RenderError::new)?
+                bind::bind_body(
+                    &bytes,
+                    content_type.map(String::as_str),
+                    self.body_source.opts,
+                )
+                .map_err(RenderError::new)?
             }
         };
         self.body = Some(bound.clone());

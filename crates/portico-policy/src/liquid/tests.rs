@@ -141,7 +141,11 @@ fn return_response_has_no_body_and_a_missing_response_is_nil() {
 fn errors_when_loading_name_the_problem_and_its_place() {
     let e = compile_error("ab {{ context.Request.Hedaers.X }}");
     assert_eq!(e.offset, 6);
-    assert!(e.message.contains("`Hedaers` is not a member of context.Request"), "{e:?}");
+    assert!(
+        e.message
+            .contains("`Hedaers` is not a member of context.Request"),
+        "{e:?}"
+    );
     let e = compile_error("{{ x | upcase }}");
     assert!(e.message.contains("`Upcase`"), "{e:?}");
     let e = compile_error("x{% include 'a' %}");

@@ -67,7 +67,10 @@ impl LValue {
     /// A `{Key, Value}` pair, as iterating a dictionary yields in DotLiquid.
     pub(crate) fn pair(key: &str, value: LValue) -> Self {
         LValue::object(
-            vec![("Key".to_owned(), LValue::str(key)), ("Value".to_owned(), value)],
+            vec![
+                ("Key".to_owned(), LValue::str(key)),
+                ("Value".to_owned(), value),
+            ],
             false,
         )
     }
@@ -249,7 +252,10 @@ mod tests {
         assert_eq!(LValue::Float(1.5).render(), "1.5");
         let a = LValue::array(vec![LValue::str("a"), LValue::Int(1), LValue::Nil]);
         assert_eq!(a.render(), "a1");
-        assert_eq!(LValue::pair("k", LValue::str("v")).render(), "[Key, k][Value, v]");
+        assert_eq!(
+            LValue::pair("k", LValue::str("v")).render(),
+            "[Key, k][Value, v]"
+        );
     }
 
     #[test]

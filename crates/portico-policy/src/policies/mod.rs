@@ -30,8 +30,7 @@ pub use limits::{
 };
 pub use message::{
     BodyContent, ExistsAction, FindAndReplace, LiquidBody, MockResponse, SetBody, SetHeader,
-    SetQueryParameter, SetStatus,
-    SetVariable, XsiNil,
+    SetQueryParameter, SetStatus, SetVariable, XsiNil,
 };
 pub use observe::{Dimension, EmitMetric, Severity, Trace, TraceMetadata};
 pub use routing::{BackendTarget, ForwardRequest, RewriteUri, SetBackendService};

@@ -126,7 +126,11 @@ impl Cx<'_> {
                 } else {
                     format!("Liquid template does not compile: {}", err.message)
                 };
-                self.error(to_source(sub.map.to_input(err.offset)), Some(policy), message);
+                self.error(
+                    to_source(sub.map.to_input(err.offset)),
+                    Some(policy),
+                    message,
+                );
                 None
             }
         }

@@ -79,7 +79,13 @@ fn add(
         local: if n.is_element() { name.name() } else { "" }.into(),
         attrs: n
             .attributes()
-            .map(|a| (a.namespace().unwrap_or("").into(), a.name().into(), a.value().into()))
+            .map(|a| {
+                (
+                    a.namespace().unwrap_or("").into(),
+                    a.name().into(),
+                    a.value().into(),
+                )
+            })
             .collect(),
         children: Vec::new(),
         parent,

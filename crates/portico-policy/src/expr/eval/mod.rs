@@ -271,10 +271,7 @@ impl Eval<'_> {
         self.depth -= 1;
         self.locals[f.slots.clone()].clone_from_slice(&saved);
         match flow? {
-            Flow::Return(v) if f.ret == Ty::Void => {
-                let _ = v;
-                Ok(Value::Null)
-            }
+            Flow::Return(_) if f.ret == Ty::Void => Ok(Value::Null),
             Flow::Return(v) => Ok(implicit(v, &f.ret)),
             _ if f.ret == Ty::Void => Ok(Value::Null),
             _ => Err(EvalError::msg(format!(

@@ -280,7 +280,11 @@ impl Parser<'_> {
         let mut params = Vec::new();
         if !self.eat(")") {
             loop {
-                if self.is_kw("ref") || self.is_kw("out") || self.is_kw("in") || self.is_kw("params") {
+                if self.is_kw("ref")
+                    || self.is_kw("out")
+                    || self.is_kw("in")
+                    || self.is_kw("params")
+                {
                     return Err(self.error(
                         "`ref`, `out`, `in` and `params` parameters of local functions are not supported",
                     ));
