@@ -12,6 +12,11 @@
 //!
 //! # Reference: what Portico runs
 //!
+//! **Writing the template.** The text of `<set-body template="liquid">` (entities decoded);
+//! when it holds XML elements (a SOAP envelope written inline) the markup as written, entities
+//! kept, without the policy document's comments. Named values are substituted first; a
+//! `{{name}}` that is no named value is Liquid's. Errors name the line and column.
+//!
 //! **Markup.** `{{ value | Filter: arg, … }}` outputs; `{% tag %}` tags; `{{-`, `-}}`, `{%-`,
 //! `-%}` strip the whitespace on their side. Values: `'…'` and `"…"` strings, integers,
 //! decimals, `true`, `false`, `nil`/`null`, ranges `(1..n)`, and variable paths `a.b`,
