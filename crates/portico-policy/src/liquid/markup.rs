@@ -69,7 +69,11 @@ pub(crate) struct Markup {
     toks: Vec<(Tok, usize)>,
     pos: usize,
     end: usize,
+    /// Values nested in values (`a[b[c]]`, `((1..2)..3)`), bounded to keep the stack small.
+    depth: usize,
 }
+
+const MAX_NESTING: usize = 64;
 
 const PUNCT: [&str; 16] = [
     "==", "!=", "<>", "<=", ">=", "..", "<", ">", "=", ".", "[", "]", "(", ")", "|", ":",
@@ -145,6 +149,7 @@ impl Markup {
             toks,
             pos: 0,
             end: base + src.len(),
+            depth: 0,
         })
     }
 
@@ -231,6 +236,16 @@ impl Markup {
 
     /// A value: a literal, a path or a range.
     pub(crate) fn expr(&mut self) -> Result<Expr, LiquidError> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.error(format!("values nest deeper than {MAX_NESTING}")));
+        }
+        self.depth += 1;
+        let e = self.expr_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn expr_inner(&mut self) -> Result<Expr, LiquidError> {
         let at = self.at();
         let Some(tok) = self.peek().cloned() else {
             return Err(self.error("expected a value"));
@@ -307,6 +322,16 @@ impl Markup {
     /// `a op b`, combined with `and`/`or`; like Liquid, evaluated right to left
     /// (`a or b and c` is `a or (b and c)`).
     pub(crate) fn condition(&mut self) -> Result<Cond, LiquidError> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.error(format!("a condition joins more than {MAX_NESTING} tests")));
+        }
+        self.depth += 1;
+        let c = self.condition_inner();
+        self.depth -= 1;
+        c
+    }
+
+    fn condition_inner(&mut self) -> Result<Cond, LiquidError> {
         let left = self.expr()?;
         let op = match self.peek() {
             Some(Tok::Punct("==")) => Some(Op::Eq),
@@ -362,6 +387,19 @@ mod tests {
         let mut m = Markup::new("a or b and c == 1", 0).unwrap();
         let c = m.condition().unwrap();
         assert!(matches!(c, Cond::Or(_, ref r) if matches!(**r, Cond::And(..))));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}1{}", "(".repeat(10_000), "..1)".repeat(10_000));
+        assert!(Markup::new(&deep, 0).unwrap().expr().is_err());
+        let deep = format!("a{}0{}", "[a".repeat(10_000), "]".repeat(10_000));
+        let e = Markup::new(&deep, 0).unwrap().expr().unwrap_err();
+        assert!(e.message.contains("nest deeper"), "{}", e.message);
+        let long = vec!["a"; 10_000].join(" or ");
+        assert!(Markup::new(&long, 0).unwrap().condition().is_err());
+        let fine = vec!["a"; 20].join(" or ");
+        assert!(Markup::new(&fine, 0).unwrap().condition().is_ok());
     }
 
     #[test]
