@@ -35,6 +35,7 @@ pub mod document;
 pub mod error;
 pub mod expr;
 pub mod fragment;
+pub mod liquid;
 pub mod named_values;
 pub mod policies;
 pub mod section;

@@ -122,12 +122,7 @@ fn malformed_xml_has_a_position() {
 #[test]
 fn refusals_name_what_to_do() {
     let m = messages(
-        r#"<policies><inbound><set-body template="liquid">{{body}}</set-body><forward-request timeout-ms="5"/><set-backend-service sf-partition-key="1" base-url="http://x"/></inbound></policies>"#,
-    );
-    assert!(
-        m.iter()
-            .any(|m| m.contains("liquid templates are not supported")),
-        "{m:#?}"
+        r#"<policies><inbound><forward-request timeout-ms="5"/><set-backend-service sf-partition-key="1" base-url="http://x"/></inbound></policies>"#,
     );
     assert!(
         m.iter()
@@ -204,4 +199,45 @@ fn sections_may_be_missing_or_in_any_order() {
     let m = messages("<policies><inbound/><inbound/><middle/></policies>");
     assert!(m[0].contains("appears twice"), "{m:?}");
     assert!(m[1].contains("unknown section"), "{m:?}");
+}
+
+#[test]
+fn a_set_url_that_does_not_compile_is_reported_once_as_itself() {
+    let m = messages(
+        r#"<policies><inbound><send-request mode="new" response-variable-name="r"><set-url>@(context.Request.MatchedParameters("x"))</set-url></send-request></inbound></policies>"#,
+    );
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert!(m[0].contains("expression does not compile"), "{m:#?}");
+    let m = messages(
+        r#"<policies><inbound><send-request mode="new" response-variable-name="r"><set-method>GET</set-method></send-request></inbound></policies>"#,
+    );
+    assert!(m[0].contains("needs a <set-url>"), "{m:#?}");
+}
+
+#[test]
+fn liquid_bodies_compile_and_their_errors_point_into_the_document() {
+    let mut values = NamedValues::new();
+    values.insert("greeting", NamedValue::new("Hello", false));
+    let xml = "<policies><inbound><set-body template=\"liquid\">{{greeting}} {{body.name}} &amp; {{ context.Request.Url.Host }}</set-body></inbound></policies>";
+    let doc = PolicyDocument::parse_with(xml, &values).expect("compiles");
+    let Policy::SetBody(b) = &doc.section(Section::Inbound).unwrap()[0].policy else {
+        panic!("a set-body")
+    };
+    assert!(b.reads_body());
+    assert!(b.template().is_none());
+
+    // Inline markup (a SOAP envelope) is the template as written, without comments.
+    let xml = r#"<policies><inbound><set-body template="liquid"><!-- note --><soap:Envelope xmlns:soap="urn:s"><soap:Body>{{body.x}}</soap:Body></soap:Envelope></set-body></inbound></policies>"#;
+    assert!(PolicyDocument::parse(xml).is_ok());
+
+    let xml = "<policies>\n<inbound>\n<set-body template=\"liquid\">\n  ok &amp; {{ body | upcase }}</set-body>\n</inbound>\n</policies>";
+    let e = errors(xml);
+    let first = e.first().unwrap();
+    assert_eq!(first.policy.as_deref(), Some("set-body"));
+    assert_eq!(
+        (first.position.line, first.position.column),
+        (4, 22),
+        "{first}"
+    );
+    assert!(first.message.contains("`Upcase`"), "{first}");
 }

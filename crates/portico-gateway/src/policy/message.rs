@@ -12,12 +12,21 @@ use super::plan::{Action, Site};
 use super::state::{RequestPayload, ResponsePayload, ResponseState};
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use portico_policy::expr::Value;
-use portico_policy::policies::{ReturnResponse, SetBody, SetHeader, SetStatus};
+use portico_policy::expr::{Msg, Value};
+use portico_policy::policies::{BodyContent, ReturnResponse, SetBody, SetHeader, SetStatus};
 use portico_policy::Section;
 
 fn to_response(section: Section) -> bool {
     matches!(section, Section::Outbound | Section::OnError)
+}
+
+/// The message a section works on: what a Liquid template's `body` reads.
+pub(super) fn section_message(section: Section) -> Msg {
+    if to_response(section) {
+        Msg::Response
+    } else {
+        Msg::Request
+    }
 }
 
 impl Run<'_, '_> {
@@ -61,7 +70,7 @@ impl Run<'_, '_> {
                 r.reason = reason;
             }
             Action::SetBody(b) => {
-                let bytes = self.body_text(b)?;
+                let bytes = self.body_text(b, Some(section_message(section)))?;
                 self.replace_body(section, bytes);
             }
             Action::FindAndReplace(f) => {
@@ -140,8 +149,17 @@ impl Run<'_, '_> {
         Ok((status, reason))
     }
 
-    pub(super) fn body_text(&mut self, b: &SetBody) -> Result<Bytes, Failure> {
-        Ok(Bytes::from(text(&b.body, &mut self.cx())?.into_owned()))
+    /// The body a `set-body` writes. A Liquid template reads `body` from `msg` (`None`
+    /// inside `return-response`, where APIM gives it none).
+    pub(super) fn body_text(&mut self, b: &SetBody, msg: Option<Msg>) -> Result<Bytes, Failure> {
+        match &b.body {
+            BodyContent::Template(t) => Ok(Bytes::from(text(t, &mut self.cx())?.into_owned())),
+            BodyContent::Liquid(l) => l
+                .template
+                .render(&mut self.cx(), b.liquid_binding(msg))
+                .map(Bytes::from)
+                .map_err(|e| Failure::policy("LiquidTemplateRenderFailure", e.to_string())),
+        }
     }
 
     /// The section's body as it stands (buffered beforehand: the step reads it).
@@ -182,7 +200,7 @@ impl Run<'_, '_> {
                 .map_err(|m| Failure::policy("InvalidValue", m))?;
         }
         if let Some(b) = &r.body {
-            let bytes = self.body_text(b)?;
+            let bytes = self.body_text(b, None)?;
             set_length(&mut resp.headers, bytes.len());
             resp.body = ResponsePayload::Buffered(bytes);
         }

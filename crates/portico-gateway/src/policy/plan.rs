@@ -144,6 +144,10 @@ pub fn lower(pipeline: &Pipeline, backends: &dyn Backends) -> Result<Option<Plan
             .iter()
             .any(|e| e.expression().source().contains("MatchedParameters"))
             || pipeline.section(*s).iter().any(|n| has_rewrite(&n.policy))
+            || pipeline
+                .section(*s)
+                .iter()
+                .any(|n| liquid_mentions(&n.policy, "MatchedParameters"))
     });
     Ok(Some(plan))
 }
@@ -262,8 +266,10 @@ fn lower_node(
             return Err(at("left in a composed pipeline (a composition bug)".into()))
         }
     };
-    // Finding the body needs the body buffered too.
+    // Finding the body needs the body buffered too, and so does a Liquid template that
+    // reads `body`.
     let reads_body = matches!(action, Action::FindAndReplace(_))
+        || liquid_reads_body(&node.policy)
         || exprs
             .iter()
             .any(|e| e.expression().source().contains("Body"));
@@ -272,6 +278,34 @@ fn lower_node(
         site,
         reads_body,
     })
+}
+
+/// Whether a Liquid template of the policy or of a policy nested in it mentions `what`.
+fn liquid_mentions(p: &Policy, what: &str) -> bool {
+    let body = match p {
+        Policy::SetBody(b) => Some(b),
+        Policy::ReturnResponse(r) => r.body.as_ref(),
+        Policy::SendRequest(s) => s.request.body.as_ref(),
+        Policy::SendOneWayRequest(r) => r.body.as_ref(),
+        _ => None,
+    };
+    body.and_then(|b| b.liquid())
+        .is_some_and(|l| l.source().contains(what))
+        || p.children()
+            .iter()
+            .flat_map(|c| c.iter())
+            .any(|n| liquid_mentions(&n.policy, what))
+}
+
+/// Whether a Liquid `set-body` of the policy itself (not of nested policies, which are
+/// steps of their own) reads the message body.
+fn liquid_reads_body(p: &Policy) -> bool {
+    match p {
+        Policy::SetBody(b) => b.reads_body(),
+        Policy::SendRequest(s) => s.request.body.as_ref().is_some_and(|b| b.reads_body()),
+        Policy::SendOneWayRequest(r) => r.body.as_ref().is_some_and(|b| b.reads_body()),
+        _ => false,
+    }
 }
 
 /// Every expression of a policy and of the policies nested in it.
@@ -306,7 +340,7 @@ fn own_exprs<'p>(p: &'p Policy, out: &mut Vec<&'p Expr>) {
         }
         Policy::SetMethod(m) => t(m),
         Policy::SetStatus(s) => status_exprs(s, out),
-        Policy::SetBody(b) => t(&b.body),
+        Policy::SetBody(b) => b.template().into_iter().for_each(t),
         Policy::RewriteUri(r) => {
             t(&r.template);
             param_expr(&r.copy_unmatched_params, out);
@@ -325,8 +359,8 @@ fn own_exprs<'p>(p: &'p Policy, out: &mut Vec<&'p Expr>) {
                 t(&h.name);
                 h.values.iter().for_each(&mut t);
             }
-            if let Some(b) = &r.body {
-                t(&b.body);
+            if let Some(b) = r.body.as_ref().and_then(|b| b.template()) {
+                t(b);
             }
             if let Some(s) = &r.status {
                 status_exprs(s, out);
@@ -396,13 +430,13 @@ fn own_secret(p: &Policy) -> bool {
         Policy::SetHeader(h) | Policy::SetQueryParameter(h) => {
             lit(&h.name) || h.values.iter().any(lit)
         }
-        Policy::SetBody(b) => lit(&b.body),
+        Policy::SetBody(b) => b.is_secret(),
         Policy::RewriteUri(r) => lit(&r.template),
         Policy::FindAndReplace(f) => lit(&f.from) || lit(&f.to),
         Policy::Trace(t) => lit(&t.message) || t.metadata.iter().any(|m| lit(&m.value)),
         Policy::ReturnResponse(r) => {
             r.headers.iter().any(|h| h.values.iter().any(lit))
-                || r.body.as_ref().is_some_and(|b| lit(&b.body))
+                || r.body.as_ref().is_some_and(|b| b.is_secret())
         }
         p if super::traffic::is_traffic(p) => super::traffic::secret(p),
         _ => super::walk::secret(p),

@@ -87,7 +87,8 @@ impl Run<'_, '_> {
                 .map_err(|m| Failure::policy("InvalidValue", m))?;
         }
         if let Some(b) = &r.body {
-            body = self.body_text(b)?;
+            let msg = super::message::section_message(section);
+            body = self.body_text(b, Some(msg))?;
         }
         if let Some(m) = &r.managed_identity {
             self.authenticate(m, &mut hdrs).await?;

@@ -48,7 +48,7 @@ fn call<'p>(r: &'p CallRequest, out: &mut Vec<&'p Template>) {
     for h in &r.headers {
         header(h, out);
     }
-    out.extend(r.body.as_ref().map(|b| &b.body));
+    out.extend(r.body.as_ref().and_then(|b| b.template()));
     if let Some(m) = &r.managed_identity {
         identity(m, out);
     }
@@ -105,7 +105,13 @@ pub(super) fn exprs<'p>(p: &'p Policy, out: &mut Vec<&'p Expr>) {
 
 /// Whether a literal of `p` holds a secret named value.
 pub(super) fn secret(p: &Policy) -> bool {
-    templates(p)
-        .iter()
-        .any(|t| matches!(t, Template::Literal(l) if l.is_secret()))
+    let call_body = match p {
+        Policy::SendRequest(s) => s.request.body.as_ref(),
+        Policy::SendOneWayRequest(r) => r.body.as_ref(),
+        _ => None,
+    };
+    call_body.is_some_and(|b| b.is_secret())
+        || templates(p)
+            .iter()
+            .any(|t| matches!(t, Template::Literal(l) if l.is_secret()))
 }

@@ -116,6 +116,11 @@ pub enum ExprKind {
     },
     Default(Ty),
     TypeOf(Ty),
+    /// A call of a local function, by its index in the checked program's function table.
+    LocalCall {
+        index: usize,
+        args: Vec<Expr>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +201,24 @@ pub enum StmtKind {
         finally: Option<Vec<Stmt>>,
     },
     Empty,
+    /// A local function declared in a block; the checker moves it to the function table and
+    /// leaves `Empty` in its place.
+    LocalFn(Box<LocalFn>),
+}
+
+/// `int Name(int a, string b) { … }` (or `=> expr;`) declared inside a statement block.
+#[derive(Debug, Clone)]
+pub struct LocalFn {
+    pub name: String,
+    pub ret: Ty,
+    pub params: Vec<(Ty, String, usize)>,
+    pub body: Vec<Stmt>,
+    pub at: usize,
+    /// Its place in the function table, given by the checker.
+    pub index: usize,
+    /// The local slots of its parameters and locals, saved and restored around each call so
+    /// that a recursive call does not clobber its caller's.
+    pub slots: std::ops::Range<usize>,
 }
 
 /// What `compile` produced: a single expression or a statement block.

@@ -28,6 +28,8 @@ pub fn class_of(ty: &Ty) -> Option<&'static str> {
         Ty::Uri => "Uri",
         Ty::Crypto(c) => c.name(),
         Ty::Regex => "Regex",
+        Ty::XDocument => "XDocument",
+        Ty::XElement => "XElement",
         Ty::Static(StaticClass::RegexOptions) => "RegexOptions",
         Ty::Static(StaticClass::Math) => "Math",
         Ty::Static(StaticClass::Convert) => "Convert",
@@ -199,10 +201,19 @@ pub const STATIC_METHODS: &[(&str, &str, usize, usize)] = &[
     ("Regex", "Replace", 3, 4),
     ("Regex", "Split", 2, 3),
     ("Regex", "Escape", 1, 1),
+    ("XDocument", "Parse", 1, 1),
+    ("XElement", "Parse", 1, 1),
 ];
 
 /// Instance methods by name, with the fewest and most arguments any receiver accepts.
 pub const METHODS: &[(&str, usize, usize)] = &[
+    // LINQ to XML
+    ("Elements", 0, 1),
+    ("Element", 1, 1),
+    ("Descendants", 0, 1),
+    ("DescendantsAndSelf", 0, 1),
+    ("Attributes", 0, 1),
+    ("Attribute", 1, 1),
     // strings
     ("Equals", 1, 2),
     ("StartsWith", 1, 2),
@@ -307,6 +318,12 @@ pub const METHODS: &[(&str, usize, usize)] = &[
 
 /// Instance properties by name.
 pub const PROPS: &[&str] = &[
+    "Root",
+    "LocalName",
+    "NamespaceName",
+    "HasElements",
+    "HasAttributes",
+    "Document",
     "Length",
     "Count",
     "Keys",

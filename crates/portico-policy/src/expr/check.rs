@@ -3,7 +3,7 @@
 //! argument counts against the catalogue; and rejects what Portico does not run, each time with
 //! the offset of the offending text and what to write instead.
 
-use super::ast::{Arg, Expr, ExprKind, InterpPart, LambdaBody, Program, Stmt, StmtKind};
+use super::ast::{Arg, Expr, ExprKind, InterpPart, LambdaBody, LocalFn, Program, Stmt, StmtKind};
 use super::builtins::{crypto, regex};
 use super::catalog::{self, MANY};
 use super::context::CtxObj;
@@ -22,9 +22,18 @@ enum St {
 }
 
 /// Checks `program` in place and returns the number of local slots it needs.
+#[cfg(test)]
 pub fn check(program: &mut Program) -> Result<usize, ExprError> {
+    check_program(program).map(|(slots, _)| slots)
+}
+
+/// Checks `program` in place; returns the number of local slots it needs and its local
+/// functions, which calls reach by index.
+pub fn check_program(program: &mut Program) -> Result<(usize, Vec<LocalFn>), ExprError> {
     let mut c = Checker {
         scopes: vec![Vec::new()],
+        fn_scopes: vec![Vec::new()],
+        functions: Vec::new(),
         slots: 0,
     };
     match program {
@@ -41,7 +50,8 @@ pub fn check(program: &mut Program) -> Result<usize, ExprError> {
             c.stmts(stmts)?;
         }
     }
-    Ok(c.slots)
+    let functions = c.functions.into_iter().flatten().collect::<Vec<_>>();
+    Ok((c.slots, functions))
 }
 
 /// Whether a `return` appears anywhere in the statement (a cheap stand-in for C#'s
@@ -69,8 +79,15 @@ fn err(offset: usize, message: impl Into<String>) -> ExprError {
 
 struct Checker {
     scopes: Vec<Vec<(String, usize)>>,
+    /// Local functions visible in each scope: name, index, number of parameters.
+    fn_scopes: Vec<Vec<(String, usize, usize)>>,
+    /// The function table; a slot is `None` until its body has been checked.
+    functions: Vec<Option<LocalFn>>,
     slots: usize,
 }
+
+/// Nesting of local function calls at run time, bounded so recursion cannot exhaust the stack.
+pub const MAX_CALL_DEPTH: usize = 64;
 
 impl Checker {
     fn lookup(&self, name: &str) -> Option<usize> {
@@ -99,13 +116,50 @@ impl Checker {
 
     fn scoped<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
         self.scopes.push(Vec::new());
+        self.fn_scopes.push(Vec::new());
         let r = f(self);
+        self.fn_scopes.pop();
         self.scopes.pop();
         r
     }
 
     fn stmts(&mut self, stmts: &mut [Stmt]) -> Result<(), ExprError> {
-        self.scoped(|c| stmts.iter_mut().try_for_each(|s| c.stmt(s)))
+        self.scoped(|c| {
+            // A local function can be called anywhere in its block, even before it is written.
+            for s in stmts.iter_mut() {
+                if let StmtKind::LocalFn(f) = &mut s.kind {
+                    let taken = c.fn_scopes.iter().flatten().any(|(n, ..)| *n == f.name);
+                    if taken {
+                        return Err(err(
+                            f.at,
+                            format!("local function `{}` is already declared", f.name),
+                        ));
+                    }
+                    f.index = c.functions.len();
+                    c.functions.push(None);
+                    if let Some(scope) = c.fn_scopes.last_mut() {
+                        scope.push((f.name.clone(), f.index, f.params.len()));
+                    }
+                }
+            }
+            stmts.iter_mut().try_for_each(|s| c.stmt(s))
+        })
+    }
+
+    /// Checks a local function's body where it is written (it sees the locals declared
+    /// before it, by reference, as C# captures them) and moves it to the function table.
+    fn local_fn(&mut self, mut f: LocalFn) -> Result<(), ExprError> {
+        let first = self.slots;
+        self.scoped(|c| {
+            for (_, name, slot) in &mut f.params {
+                *slot = c.declare(name, f.at)?;
+            }
+            c.stmts(&mut f.body)
+        })?;
+        f.slots = first..self.slots;
+        let index = f.index;
+        self.functions[index] = Some(f);
+        Ok(())
     }
 
     fn stmt(&mut self, s: &mut Stmt) -> Result<(), ExprError> {
@@ -193,6 +247,12 @@ impl Checker {
                 if let Some(f) = finally {
                     self.stmts(f)?;
                 }
+            }
+            StmtKind::LocalFn(_) => {
+                let StmtKind::LocalFn(f) = std::mem::replace(&mut s.kind, StmtKind::Empty) else {
+                    return Ok(());
+                };
+                self.local_fn(*f)?;
             }
             StmtKind::Break | StmtKind::Continue | StmtKind::Empty => {}
         }
@@ -345,6 +405,11 @@ impl Checker {
                 })?;
             }
             ExprKind::DeclOut { name, slot, .. } => *slot = self.declare(name, at)?,
+            ExprKind::LocalCall { args, .. } => {
+                for a in args {
+                    self.expr(a, false)?;
+                }
+            }
             ExprKind::Lit(_)
             | ExprKind::Local(_)
             | ExprKind::Context
@@ -454,9 +519,35 @@ impl Checker {
         self.args(args)?;
         let n = args.len();
         let Some(recv) = recv else {
-            return Err(err(at, format!(
-                "`{name}(…)` is not a function Portico knows (local functions are not supported); static methods are called on their class, e.g. `Math.Max(…)`"
-            )));
+            let found = self
+                .fn_scopes
+                .iter()
+                .rev()
+                .flatten()
+                .find(|(f, ..)| f == name)
+                .map(|(_, index, params)| (*index, *params));
+            let Some((index, params)) = found else {
+                return Err(err(at, format!(
+                    "`{name}(…)` is not a function Portico knows: declare it as a local function in this block, or call a static method on its class, e.g. `Math.Max(…)`"
+                )));
+            };
+            if params != n {
+                return Err(err(
+                    at,
+                    format!("local function `{name}` takes {params} argument(s), not {n}"),
+                ));
+            }
+            let plain =
+                |a: &Arg| !a.out && a.name.is_none() && !matches!(a.expr.kind, ExprKind::Lambda(_));
+            if let Some(a) = args.iter().find(|a| !plain(a)) {
+                return Err(err(
+                    a.expr.at,
+                    "local functions take plain arguments (no `out`, no names, no lambdas)",
+                ));
+            }
+            let args = std::mem::take(args).into_iter().map(|a| a.expr).collect();
+            e.kind = ExprKind::LocalCall { index, args };
+            return Ok(St::Other);
         };
         let st = self.expr(recv, false)?;
         let arity = |min: usize, max: usize| -> Result<St, ExprError> {

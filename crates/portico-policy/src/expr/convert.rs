@@ -43,6 +43,7 @@ pub fn to_string(v: &Value) -> String {
         Value::Enum(_, name) => (*name).into(),
         Value::Encoding(_) => "System.Text.UTF8Encoding".into(),
         Value::Regex(r) => r.text(),
+        Value::Xml(x) => super::builtins::xml::to_string(x),
         Value::Array(a) => {
             let a = lock(a);
             if a.list {
@@ -175,6 +176,17 @@ fn json_scalar(v: &serde_json::Value) -> Value {
 
 /// An explicit cast `(ty)v`.
 pub fn cast(v: &Value, ty: &Ty) -> Result<Value, EvalError> {
+    if let Value::Xml(x) = v {
+        use super::builtins::xml;
+        return match ty {
+            Ty::Object | Ty::Var => Ok(v.clone()),
+            Ty::String => xml::cast_string(x)
+                .map(Value::str)
+                .ok_or_else(|| cast_error(v, ty)),
+            _ if xml::is_type(x, ty) => Ok(v.clone()),
+            _ => Err(cast_error(v, ty)),
+        };
+    }
     if let Ty::Nullable(inner) = ty {
         return if v.is_null() {
             Ok(Value::Null)
@@ -320,6 +332,7 @@ pub fn is_type(v: &Value, ty: &Ty) -> bool {
         (Value::Ctx(super::context::CtxObj::Response), Ty::Message) => true,
         (Value::Crypto(c), Ty::Crypto(class)) => lock(c).class == *class,
         (Value::Regex(r), _) => r.is_type(ty),
+        (Value::Xml(x), _) => super::builtins::xml::is_type(x, ty),
         (Value::Json(r), Ty::JObject | Ty::JArray | Ty::JValue) => {
             r.with(json_kind).is_some_and(|k| k == ty.to_string())
         }

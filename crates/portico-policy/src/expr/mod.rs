@@ -28,12 +28,17 @@
 //! (`string s = …;`, `const`), expression statements, `if`/`else`, `while`, `do`, `for`,
 //! `foreach`, `break`, `continue`, `return`, `throw`, `try`/`catch (Exception e)`/`finally`,
 //! `checked`/`unchecked` blocks, `using (var x = …) …` and `using var x = …;` (plain scopes:
-//! Portico's objects hold nothing to dispose, and `Dispose()` does nothing).
+//! Portico's objects hold nothing to dispose, and `Dispose()` does nothing). Local functions
+//! `T Name(T1 a, T2 b) { … }` and `T Name(…) => …;` (`void` too): callable anywhere in their
+//! block (also before they are written and from each other), capturing the block's locals
+//! declared before them by reference as C# does, recursing up to 64 calls deep; parameters
+//! are plain (no `ref`/`out`/`in`/`params`/defaults), and a non-`void` one that ends without
+//! `return` is a run-time error.
 //!
-//! **Refused with a compile error naming the construct:** local functions, `lock`, `switch`,
+//! **Refused with a compile error naming the construct:** `lock`, `switch`,
 //! `goto`, `yield`, `await`, `ref`/`in` arguments, exception filters, object initializers of
 //! other properties, assigning properties other than `Key`/`IV`, types and methods not listed
-//! below (e.g. `XDocument`, `XmlReader`, `RSA`, `X509Certificate2` construction), calling a
+//! below (e.g. `XmlReader`, `XmlDocument`, `RSA`, `X509Certificate2` construction), calling a
 //! non-method (`MatchedParameters("x")`).
 //!
 //! **Types** (casts, declarations, generic arguments): `object string bool char byte short int
@@ -115,6 +120,16 @@
 //! `TripleDES`, …) is a run-time error, as is a wrong key or IV size or bad padding. Errors
 //! never quote keys, IVs or data.
 //!
+//! **XML** (LINQ to XML, read-only): `XDocument.Parse(text)`, `XElement.Parse(text)`;
+//! `Root`, `Elements([name])`, `Element(name)`, `Descendants([name])`,
+//! `DescendantsAndSelf([name])`, `Attributes([name])`, `Attribute(name)`, `Parent`,
+//! `Document`, `Name` (`LocalName`, `NamespaceName`; compares with a string), `Value` (all
+//! text below), `HasElements`, `HasAttributes`, `(string)` of an element or attribute, `is`/`as`
+//! `XElement`, and LINQ over the sequences. Names are `"local"` (no namespace, as in .NET) or
+//! `"{namespace}local"`. `ToString()` gives the markup as written (.NET re-indents it).
+//! Changing a document (`Add`, `Remove`, `SetValue`, …) is a run-time error, and
+//! `XmlReader`, `XmlDocument` and `new XDocument(…)` are refused.
+//!
 //! **Regular expressions** (the `regex` crate): `Regex.IsMatch(input, pattern[, options])`,
 //! `Match`, `Matches` (an array of matches), `Split`, `Replace(input, pattern, replacement[,
 //! options])`, `Regex.Escape`; `new Regex(pattern[, options])` with `IsMatch`, `Match`,
@@ -159,23 +174,35 @@ pub use memory::MemoryContext;
 pub use time::{DateTime, DateTimeOffset, DtKind, TimeSpan};
 pub use value::{CertificateInfo, Jwt, StoredMessage, Value};
 
+/// The .NET behaviour Liquid's filters share with expressions (`WebUtility`, `Regex`,
+/// `ToString()`, date formats), so a value prints and converts the same way in both.
+pub(crate) mod dotnet {
+    pub(crate) use super::builtins::encoding::{escape, unescape};
+    pub(crate) use super::builtins::regex::{compile as regex, replacement_syntax};
+    pub(crate) use super::convert::{double_to_string, to_string};
+    pub(crate) use super::time::{format as format_time, parse_iso};
+    pub(crate) use super::value::lock;
+}
+
 /// A compiled expression: parsed and checked once, evaluated any number of times.
 #[derive(Debug, Clone)]
 pub struct Expression {
     source: String,
     program: ast::Program,
     slots: usize,
+    functions: std::sync::Arc<[ast::LocalFn]>,
 }
 
 impl Expression {
     /// Compiles `@( … )` or `@{ … }`.
     pub fn compile(source: &str) -> Result<Self, ExprError> {
         let mut program = parser::parse(source)?;
-        let slots = check::check(&mut program)?;
+        let (slots, functions) = check::check_program(&mut program)?;
         Ok(Expression {
             source: source.to_string(),
             program,
             slots,
+            functions: functions.into(),
         })
     }
 
@@ -186,7 +213,7 @@ impl Expression {
 
     /// Evaluates against one request's context.
     pub fn evaluate(&self, ctx: &mut dyn Context) -> Result<Value, EvalError> {
-        eval::run(&self.program, self.slots, ctx)
+        eval::run(&self.program, self.slots, &self.functions, ctx)
     }
 
     /// Evaluates and converts the result as a policy attribute or body would: `null` becomes

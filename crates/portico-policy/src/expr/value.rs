@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use super::builtins::crypto::CryptoObj;
 pub use super::builtins::regex::RegexValue;
+pub use super::builtins::xml::XmlRef;
 use super::context::{CtxObj, Msg};
 use super::time::{DateTime, DateTimeOffset, TimeSpan};
 use super::types::Ty;
@@ -58,6 +59,8 @@ pub enum Value {
     Crypto(Arc<Mutex<CryptoObj>>),
     /// A compiled `Regex`, a `Match`/`Group`, or a match's `Groups`.
     Regex(RegexValue),
+    /// An `XDocument`, `XElement`, `XName` or `XAttribute` (read-only).
+    Xml(XmlRef),
 }
 
 /// Whose headers or body a `Headers`/`Body` value reads.
@@ -276,6 +279,7 @@ impl Value {
             Value::Encoding(_) => "Encoding".into(),
             Value::Crypto(c) => lock(c).class.name().into(),
             Value::Regex(r) => r.type_name().into(),
+            Value::Xml(x) => super::builtins::xml::type_name(x).into(),
         }
     }
 }

@@ -93,9 +93,13 @@ fn call_request(el: &El<'_, '_>, mut a: crate::xml::attrs::Attrs<'_, '_>) -> Opt
         body: None,
         managed_identity: None,
     };
+    // A <set-url> whose value failed to compile has already been reported; saying it is
+    // missing as well would send the author looking for the wrong mistake.
+    let mut wrote_url = false;
     for child in el.children() {
         match child.name() {
             "set-url" => {
+                wrote_url = true;
                 child.attrs().finish();
                 request.url = child.text(true);
             }
@@ -126,6 +130,9 @@ fn call_request(el: &El<'_, '_>, mut a: crate::xml::attrs::Attrs<'_, '_>) -> Opt
     }
     let copy = matches!(request.mode, Param::Value(SendMode::Copy));
     if request.url.is_none() && !copy {
+        if wrote_url {
+            return None;
+        }
         el.error("needs a <set-url> (only mode=\"copy\" may leave it out)");
         return None;
     }

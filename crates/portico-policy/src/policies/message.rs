@@ -2,7 +2,11 @@
 //! `set-query-parameter`, `set-method`, `set-status`, `set-body`, `find-and-replace` and
 //! `mock-response`.
 
+use std::sync::Arc;
+
 use super::Policy;
+use crate::expr::Msg;
+use crate::liquid::{BodyBinding, LiquidTemplate};
 use crate::template::{Literal, Param, Template};
 use crate::xml::reader::El;
 
@@ -46,10 +50,68 @@ pub enum XsiNil {
 
 #[derive(Debug, Clone)]
 pub struct SetBody {
-    /// Literal text is the body as written (whitespace kept); an expression computes it.
-    pub body: Template,
+    pub body: BodyContent,
+    /// How a Liquid template binds `xsi:nil` elements of an XML body.
     pub xsi_nil: XsiNil,
+    /// Whether a Liquid template reads JSON date strings as dates.
     pub parse_date: bool,
+}
+
+/// What `set-body` writes.
+#[derive(Debug, Clone)]
+pub enum BodyContent {
+    /// Literal text is the body as written (whitespace kept); an expression computes it.
+    Template(Template),
+    /// `template="liquid"`: rendered per request from the message and the context.
+    Liquid(LiquidBody),
+}
+
+#[derive(Debug, Clone)]
+pub struct LiquidBody {
+    pub template: Arc<LiquidTemplate>,
+    /// A secret named value went into the template.
+    pub secret: bool,
+}
+
+impl SetBody {
+    /// The text or expression, when the body is not a Liquid template.
+    pub fn template(&self) -> Option<&Template> {
+        match &self.body {
+            BodyContent::Template(t) => Some(t),
+            BodyContent::Liquid(_) => None,
+        }
+    }
+
+    /// How a Liquid template reads `body`: from `msg` (the section's message, or `None`
+    /// inside `return-response`), with this policy's `parse-date` and `xsi-nil`.
+    pub fn liquid_binding(&self, msg: Option<Msg>) -> BodyBinding {
+        BodyBinding {
+            msg,
+            parse_dates: self.parse_date,
+            nil_is_null: self.xsi_nil == XsiNil::Null,
+        }
+    }
+
+    /// Whether rendering reads the message body (so it must be buffered first).
+    pub fn reads_body(&self) -> bool {
+        matches!(&self.body, BodyContent::Liquid(l) if l.template.reads_body())
+    }
+
+    /// The Liquid template, when the body is one.
+    pub fn liquid(&self) -> Option<&LiquidTemplate> {
+        match &self.body {
+            BodyContent::Liquid(l) => Some(&l.template),
+            BodyContent::Template(_) => None,
+        }
+    }
+
+    /// Whether a secret named value went into a literal body or a template.
+    pub fn is_secret(&self) -> bool {
+        match &self.body {
+            BodyContent::Template(t) => t.is_secret(),
+            BodyContent::Liquid(l) => l.secret,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -152,10 +214,6 @@ pub(super) fn set_body(el: &El<'_, '_>) -> Option<SetBody> {
         .unwrap_or(XsiNil::Blank);
     let parse_date = a.flag("parse-date");
     a.finish();
-    if liquid == Some(true) {
-        el.error("liquid templates are not supported: compute the body with an expression");
-        return None;
-    }
     let parse_date = match parse_date {
         Some(Param::Value(v)) => v,
         Some(Param::Expr(_)) => {
@@ -164,11 +222,17 @@ pub(super) fn set_body(el: &El<'_, '_>) -> Option<SetBody> {
         }
         None => true,
     };
-    let body = if el.has_text() {
-        el.text(false)?
+    let body = if liquid == Some(true) {
+        let (template, secret) = el.liquid()?;
+        BodyContent::Liquid(LiquidBody {
+            template: Arc::new(template),
+            secret,
+        })
+    } else if el.has_text() {
+        BodyContent::Template(el.text(false)?)
     } else {
         el.expect_empty();
-        Template::Literal(Literal::new(String::new(), false))
+        BodyContent::Template(Template::Literal(Literal::new(String::new(), false)))
     };
     Some(SetBody {
         body,

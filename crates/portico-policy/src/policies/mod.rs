@@ -29,8 +29,8 @@ pub use limits::{
     KeyedLimit, Limit, LimitConcurrency, LimitOutputs, Quota, RateLimit, ScopedLimit,
 };
 pub use message::{
-    ExistsAction, FindAndReplace, MockResponse, SetBody, SetHeader, SetQueryParameter, SetStatus,
-    SetVariable, XsiNil,
+    BodyContent, ExistsAction, FindAndReplace, LiquidBody, MockResponse, SetBody, SetHeader,
+    SetQueryParameter, SetStatus, SetVariable, XsiNil,
 };
 pub use observe::{Dimension, EmitMetric, Severity, Trace, TraceMetadata};
 pub use routing::{BackendTarget, ForwardRequest, RewriteUri, SetBackendService};

@@ -11,6 +11,7 @@ use super::attrs::Attrs;
 use super::offsets::{decode_entities, LineIndex, OffsetMap};
 use crate::error::{PolicyError, Position};
 use crate::expr::Expression;
+use crate::liquid::LiquidTemplate;
 use crate::named_values::{substitute, NamedValues};
 use crate::template::{Expr, Literal, Template};
 
@@ -104,6 +105,38 @@ impl<'s> Cx<'s> {
     }
 }
 
+impl Cx<'_> {
+    /// Compiles Liquid text. `to_source` maps an offset in `text` back into the document.
+    /// Named values are substituted first; a `{{name}}` that is not one is left for Liquid,
+    /// whose output tags look the same (`{{body.name}}`).
+    fn liquid_from(
+        &self,
+        text: &str,
+        to_source: &dyn Fn(usize) -> usize,
+        policy: &str,
+    ) -> Option<(LiquidTemplate, bool)> {
+        let (sub, _liquid_outputs) = substitute(text, self.named_values);
+        match LiquidTemplate::compile(&sub.text) {
+            Ok(t) => Some((t, sub.secret)),
+            Err(err) => {
+                let message = if sub.secret {
+                    "Liquid template does not compile; it contains a secret named value, so \
+                     the details are withheld: check the template around this position"
+                        .to_owned()
+                } else {
+                    format!("Liquid template does not compile: {}", err.message)
+                };
+                self.error(
+                    to_source(sub.map.to_input(err.offset)),
+                    Some(policy),
+                    message,
+                );
+                None
+            }
+        }
+    }
+}
+
 /// A policy element being read.
 #[derive(Clone, Copy)]
 pub(crate) struct El<'a, 'i> {
@@ -188,6 +221,40 @@ impl<'a, 'i> El<'a, 'i> {
                 .value_from(&text, &map, range.start, self.name(), trim);
         }
         self.cx.value(range, self.name(), trim)
+    }
+
+    /// The element's content as a Liquid template, and whether a secret named value went
+    /// into it. Text has its entities decoded; content holding elements (a SOAP envelope
+    /// written inline) is taken as written, without the policy document's comments.
+    pub(crate) fn liquid(&self) -> Option<(LiquidTemplate, bool)> {
+        let children: Vec<_> = self.node.children().filter(|c| !c.is_comment()).collect();
+        let source = self.cx.source;
+        if children.iter().any(|c| c.is_element()) {
+            let mut text = String::new();
+            let mut map = OffsetMap::default();
+            for c in &children {
+                map.copied(text.len(), c.range().start);
+                text.push_str(&source[c.range()]);
+            }
+            return self
+                .cx
+                .liquid_from(&text, &|o| map.to_input(o), self.name());
+        }
+        if let [only] = children.as_slice() {
+            let raw = only.range();
+            if !source[raw.clone()].contains("<![CDATA[") {
+                let (decoded, entities) = decode_entities(&source[raw.clone()]);
+                return self.cx.liquid_from(
+                    &decoded,
+                    &|o| raw.start + entities.to_input(o),
+                    self.name(),
+                );
+            }
+        }
+        // CDATA, or text split by comments: positions inside are approximate.
+        let text: String = children.iter().filter_map(|t| t.text()).collect();
+        let start = children.first().map_or(self.offset(), |c| c.range().start);
+        self.cx.liquid_from(&text, &|o| start + o, self.name())
     }
 
     /// Whether the element has any text (an empty `<set-body/>` is an empty body).

@@ -17,7 +17,7 @@ use super::{Call, Found, MAX_LEN};
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded (as .NET does).
-fn escape(s: &str, plus_for_space: bool) -> String {
+pub(crate) fn escape(s: &str, plus_for_space: bool) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
@@ -33,7 +33,7 @@ fn escape(s: &str, plus_for_space: bool) -> String {
     out
 }
 
-fn unescape(s: &str, plus_is_space: bool) -> String {
+pub(crate) fn unescape(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -53,7 +53,7 @@ fn unescape(s: &str, plus_is_space: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn html(s: &str, encode: bool) -> String {
+pub(crate) fn html(s: &str, encode: bool) -> String {
     const MAP: [(&str, &str); 5] = [
         ("&", "&amp;"),
         ("<", "&lt;"),

@@ -6,13 +6,14 @@
 
 pub mod crypto;
 mod ctxobj;
-mod encoding;
+pub(crate) mod encoding;
 mod json;
 mod numbers;
 pub mod regex;
 mod seq;
 mod strings;
 mod time;
+pub mod xml;
 
 use super::ast::Lambda;
 use super::catalog;
@@ -105,6 +106,7 @@ pub fn call_static(ev: &mut Eval<'_>, ty: &Ty, call: &mut Call<'_>) -> Result<Va
             }
         }
         "Array" | "Enumerable" => seq::static_call(ev, class, call)?,
+        "XDocument" | "XElement" => xml::static_call(class, call)?,
         _ => numbers::static_call(class, call)?,
     };
     found.ok_or_else(|| EvalError::msg(format!("`{ty}.{}(…)` is not supported", call.name)))
@@ -123,6 +125,7 @@ pub fn get_member(ev: &mut Eval<'_>, v: &Value, name: &str) -> Result<Value, Eva
         Value::Exception(m) if name == "Message" => Some(Value::Str(m.clone())),
         Value::Crypto(_) => crypto::member(v, name),
         Value::Regex(_) => regex::member(v, name),
+        Value::Xml(x) => xml::member(x, name),
         _ => None,
     };
     found.ok_or_else(|| EvalError::msg(format!("{} has no member `{name}`", v.type_name())))
@@ -145,6 +148,7 @@ pub fn call_method(ev: &mut Eval<'_>, v: &Value, call: &mut Call<'_>) -> Result<
         Value::Array(_) | Value::Dict(_) => seq::method(ev, v, call)?,
         Value::Crypto(_) => crypto::method(v, call)?,
         Value::Regex(_) => regex::method(v, call)?,
+        Value::Xml(x) => xml::method(x, call)?,
         Value::Ctx(_) | Value::Headers(_) | Value::Body(_) | Value::Certificate(_) => {
             ctxobj::method(ev, v, call)?
         }

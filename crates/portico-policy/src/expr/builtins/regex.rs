@@ -271,7 +271,7 @@ fn match_data(re: &Regex, caps: Option<::regex::Captures<'_>>, input: &str) -> A
 
 /// .NET substitutions in the `regex` crate's syntax: `$1` → `${1}` (so `$1a` stays group 1
 /// followed by `a`), `$&` → `${0}`, `${name}` and `$$` unchanged, any other `$` literal.
-fn replacement_syntax(s: &str) -> String {
+pub(crate) fn replacement_syntax(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {

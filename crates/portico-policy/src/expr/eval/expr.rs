@@ -78,6 +78,10 @@ impl Eval<'_> {
                 builtins::index(self, &t, &idx)?
             }
             ExprKind::Call { .. } => self.call(e)?,
+            ExprKind::LocalCall { index, args } => {
+                let vals = self.eval_all(args)?;
+                self.call_local(*index, vals).map_err(|err| err.at(e.at))?
+            }
             ExprKind::New {
                 ty,
                 args,

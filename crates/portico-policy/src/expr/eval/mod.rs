@@ -6,7 +6,9 @@
 mod expr;
 mod ops;
 
-use super::ast::{Lambda, LambdaBody, Program, Stmt, StmtKind};
+use std::sync::Arc;
+
+use super::ast::{Lambda, LambdaBody, LocalFn, Program, Stmt, StmtKind};
 use super::context::Context;
 use super::convert;
 use super::error::EvalError;
@@ -28,6 +30,9 @@ pub struct Eval<'c> {
     budget: u64,
     /// Set when the budget ran out, so that `catch` cannot swallow it.
     exhausted: bool,
+    functions: Arc<[LocalFn]>,
+    /// Local function calls in progress.
+    depth: usize,
 }
 
 impl std::fmt::Debug for Eval<'_> {
@@ -44,7 +49,12 @@ enum Flow {
 }
 
 /// Evaluates a checked program against a context.
-pub fn run(program: &Program, slots: usize, ctx: &mut dyn Context) -> Result<Value, EvalError> {
+pub fn run(
+    program: &Program,
+    slots: usize,
+    functions: &Arc<[LocalFn]>,
+    ctx: &mut dyn Context,
+) -> Result<Value, EvalError> {
     let budget = ctx.step_budget();
     let mut ev = Eval {
         ctx,
@@ -52,6 +62,8 @@ pub fn run(program: &Program, slots: usize, ctx: &mut dyn Context) -> Result<Val
         steps: 0,
         budget,
         exhausted: false,
+        functions: functions.clone(),
+        depth: 0,
     };
     match program {
         Program::Expr(e) => ev.eval(e),
@@ -225,9 +237,48 @@ impl Eval<'_> {
                 }
                 return result;
             }
-            StmtKind::Empty => {}
+            // The checker moved local functions to the function table.
+            StmtKind::Empty | StmtKind::LocalFn(_) => {}
         }
         Ok(Flow::Next)
+    }
+
+    /// Calls a local function. Its own slots are saved and restored around the call, so
+    /// recursion works; the locals it captures are the caller's slots, shared as in C#.
+    pub fn call_local(&mut self, index: usize, args: Vec<Value>) -> Result<Value, EvalError> {
+        self.step()?;
+        let functions = self.functions.clone();
+        let Some(f) = functions.get(index) else {
+            return Err(EvalError::msg("unknown local function (a Portico bug)"));
+        };
+        if self.depth >= super::check::MAX_CALL_DEPTH {
+            return Err(EvalError::msg(format!(
+                "local function `{}` nests deeper than {} calls",
+                f.name,
+                super::check::MAX_CALL_DEPTH
+            )));
+        }
+        let saved = self.locals[f.slots.clone()].to_vec();
+        for ((ty, _, slot), v) in f.params.iter().zip(args) {
+            self.locals[*slot] = if matches!(ty, Ty::Var | Ty::Object) {
+                v
+            } else {
+                convert::cast(&implicit(v, ty), ty)?
+            };
+        }
+        self.depth += 1;
+        let flow = self.block(&f.body);
+        self.depth -= 1;
+        self.locals[f.slots.clone()].clone_from_slice(&saved);
+        match flow? {
+            Flow::Return(_) if f.ret == Ty::Void => Ok(Value::Null),
+            Flow::Return(v) => Ok(implicit(v, &f.ret)),
+            _ if f.ret == Ty::Void => Ok(Value::Null),
+            _ => Err(EvalError::msg(format!(
+                "local function `{}` ended without `return`",
+                f.name
+            ))),
+        }
     }
 
     /// Calls a lambda passed to a LINQ-style method.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::super::ast::{BinOp, UnOp};
 use super::super::error::EvalError;
 use super::super::time::{DateTime, DateTimeOffset, TimeSpan, TICKS_PER_SECOND};
-use super::super::value::Value;
+use super::super::value::{Value, XmlRef};
 use super::Eval;
 
 enum Num {
@@ -258,6 +258,12 @@ pub fn equals(l: &Value, r: &Value) -> bool {
         (Value::Jwt(a), Value::Jwt(b)) => Arc::ptr_eq(a, b),
         (Value::Message(a), Value::Message(b)) => Arc::ptr_eq(a, b),
         (Value::Certificate(a), Value::Certificate(b)) => a == b,
+        (Value::Xml(a), Value::Xml(b)) => super::super::builtins::xml::same(a, b),
+        // An XName compares with a string through .NET's implicit conversion.
+        (Value::Xml(n @ XmlRef::Name(..)), Value::Str(s))
+        | (Value::Str(s), Value::Xml(n @ XmlRef::Name(..))) => {
+            super::super::builtins::xml::to_string(n) == **s
+        }
         _ => false,
     }
 }

@@ -2,7 +2,7 @@
 //! `do`, `for`, `foreach`, `return`, `break`, `continue`, `throw`, `try`/`catch`/`finally`,
 //! `checked`/`unchecked` blocks, `using` and expression statements.
 
-use super::super::ast::{Catch, Declarator, Stmt, StmtKind};
+use super::super::ast::{Catch, Declarator, LocalFn, Stmt, StmtKind};
 use super::super::lexer::Tok;
 use super::super::types::Ty;
 use super::super::ExprError;
@@ -109,7 +109,9 @@ impl Parser<'_> {
             }
         }
         if let Some(decl) = self.declaration()? {
-            self.expect(";")?;
+            if !matches!(decl, StmtKind::LocalFn(_)) {
+                self.expect(";")?;
+            }
             return Ok(decl);
         }
         let e = self.expr()?;
@@ -265,8 +267,68 @@ impl Parser<'_> {
         Ok(StmtKind::Block(vec![Stmt { kind: decl, at }, body]))
     }
 
-    /// `Type name [= init], name2 [= init]` when the tokens start a declaration; `None` (and
-    /// the position unchanged) otherwise. A local function is refused here by name.
+    /// `Ret Name(Type a, Type b) { … }` or `… => expr;`, from the name on.
+    fn local_function(&mut self, ret: Ty, name: String, at: usize) -> Result<StmtKind, ExprError> {
+        if ret == Ty::Var {
+            return Err(ExprError {
+                offset: at,
+                message: format!("local function `{name}` needs a return type, not `var`"),
+            });
+        }
+        self.bump();
+        self.expect("(")?;
+        let mut params = Vec::new();
+        if !self.eat(")") {
+            loop {
+                if self.is_kw("ref")
+                    || self.is_kw("out")
+                    || self.is_kw("in")
+                    || self.is_kw("params")
+                {
+                    return Err(self.error(
+                        "`ref`, `out`, `in` and `params` parameters of local functions are not supported",
+                    ));
+                }
+                let ty = self.parse_type()?;
+                let pname = self.ident()?;
+                if self.is("=") {
+                    return Err(self.error(
+                        "default values of local function parameters are not supported; pass every argument",
+                    ));
+                }
+                params.push((ty, pname, 0));
+                if self.eat(")") {
+                    break;
+                }
+                self.expect(",")?;
+            }
+        }
+        let body_at = self.at();
+        let body = if self.eat("{") {
+            self.block_body()?
+        } else if self.eat("=>") {
+            let e = self.expr()?;
+            self.expect(";")?;
+            vec![Stmt {
+                kind: StmtKind::Return(Some(e)),
+                at: body_at,
+            }]
+        } else {
+            return Err(self.error("expected the body of the local function: `{ … }` or `=> …;`"));
+        };
+        Ok(StmtKind::LocalFn(Box::new(LocalFn {
+            name,
+            ret,
+            params,
+            body,
+            at,
+            index: 0,
+            slots: 0..0,
+        })))
+    }
+
+    /// `Type name [= init], name2 [= init]` when the tokens start a declaration, or a local
+    /// function; `None` (and the position unchanged) otherwise.
     fn declaration(&mut self) -> Result<Option<StmtKind>, ExprError> {
         let save = self.pos;
         let Some(syntax) = self.type_syntax() else {
@@ -277,13 +339,9 @@ impl Parser<'_> {
             return Ok(None);
         };
         if self.is_at(1, "(") {
-            return Err(ExprError {
-                offset: syntax.at,
-                message: format!(
-                    "local functions (`{} {name}(…)`) are not supported in Portico expressions; inline their code",
-                    syntax.name
-                ),
-            });
+            let ret = self.resolve_type(&syntax)?;
+            let name = name.clone();
+            return self.local_function(ret, name, syntax.at).map(Some);
         }
         if !matches!(self.peek_at(1), Tok::Punct("=" | ";" | ",")) {
             self.pos = save;
