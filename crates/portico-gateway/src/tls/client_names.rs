@@ -114,6 +114,7 @@ mod tests {
         params
             .subject_alt_names
             .push(rcgen::SanType::IpAddress([10, 0, 0, 1].into()));
+        params.distinguished_name = rcgen::DistinguishedName::new();
         let dn = &mut params.distinguished_name;
         dn.push(rcgen::DnType::CountryName, "NL");
         dn.push(rcgen::DnType::StateOrProvinceName, "Utrecht");
