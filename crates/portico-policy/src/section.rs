@@ -62,7 +62,9 @@ fn allowed(policy: &Policy) -> &'static [Section] {
         | Policy::Cors(_)
         | Policy::AuthenticationBasic(_)
         | Policy::AuthenticationManagedIdentity(_) => &[Inbound],
-        Policy::ValidateJwt(_) | Policy::CacheLookup(_) => &[Inbound],
+        Policy::ValidateJwt(_) | Policy::CacheLookup(_) | Policy::ValidateClientCertificate(_) => {
+            &[Inbound]
+        }
         Policy::CacheStore(_) => &[Outbound],
         _ => &Section::ALL,
     }

@@ -13,6 +13,7 @@ use portico_policy::compose::{ResolvedDocument, Scope};
 use portico_policy::{
     compose, Fragment, Fragments, NamedValue, NamedValues, PolicyDocument, PolicyErrors, Scopes,
 };
+use rustls::pki_types::CertificateDer;
 use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -90,6 +91,7 @@ pub fn compile(
     let lookup = Lookup {
         backends,
         upstreams,
+        certificates: &doc.certificates,
     };
 
     let mut apis = Vec::with_capacity(doc.apis.len());
@@ -154,6 +156,7 @@ fn report(what: &str, errors: &PolicyErrors) -> String {
 struct Lookup<'a> {
     backends: &'a HashMap<String, Arc<BackendTarget>>,
     upstreams: &'a Upstreams,
+    certificates: &'a [portico_model::Certificate],
 }
 
 impl Backends for Lookup<'_> {
@@ -166,5 +169,21 @@ impl Backends for Lookup<'_> {
             .get(&id.to_ascii_lowercase())
             .cloned()
             .ok_or_else(|| format!("set-backend-service names unknown backend `{id}`"))
+    }
+
+    fn certificate(&self, id: &str) -> Result<CertificateDer<'static>, String> {
+        let certificate = self
+            .certificates
+            .iter()
+            .find(|c| c.id.eq_ignore_ascii_case(id))
+            .ok_or_else(|| format!("no certificate has the id `{id}`"))?;
+        let parsed = certificate
+            .parse()
+            .map_err(|e| format!("certificate `{id}`: {e}"))?;
+        parsed
+            .chain
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("certificate `{id}` holds no certificate"))
     }
 }

@@ -6,6 +6,7 @@
 use super::info::{ApiInfo, OperationInfo, SnapshotInfo};
 use super::query;
 use super::state::{RequestState, ResponsePayload};
+use crate::tls::ClientCertificate;
 use http::{HeaderMap, HeaderValue, Uri};
 use portico_model::Secret;
 use portico_policy::expr::{
@@ -33,6 +34,8 @@ pub struct Env<'a> {
     pub original_uri: Uri,
     pub original_host: Option<HeaderValue>,
     pub tls: bool,
+    /// The certificate the client presented in the TLS handshake.
+    pub client_certificate: Option<Arc<ClientCertificate>>,
     pub client_ip: &'a HeaderValue,
     pub request_id: HeaderValue,
     pub received: SystemTime,
@@ -55,6 +58,14 @@ fn to_datetime(t: SystemTime) -> DateTime {
         + i64::from(d.subsec_nanos() / 100);
     DateTime {
         ticks: UNIX_EPOCH_TICKS + ticks,
+        kind: DtKind::Utc,
+    }
+}
+
+/// A certificate date (Unix seconds) as a UTC `DateTime`.
+fn unix_datetime(seconds: i64) -> DateTime {
+    DateTime {
+        ticks: UNIX_EPOCH_TICKS + seconds.saturating_mul(TICKS_PER_SECOND),
         kind: DtKind::Utc,
     }
 }
@@ -297,11 +308,29 @@ impl Context for Ctx<'_, '_> {
     }
 
     fn client_certificate(&mut self) -> Option<Arc<CertificateInfo>> {
-        None
+        let cert = self.env.client_certificate.as_ref()?;
+        Some(Arc::new(CertificateInfo {
+            subject: cert.subject_text.clone(),
+            issuer: cert.issuer_text.clone(),
+            thumbprint: cert.info.thumbprint.clone(),
+            serial_number: cert.info.serial_number.clone(),
+            not_before: unix_datetime(cert.info.not_before_unix()),
+            not_after: unix_datetime(cert.info.not_after_unix()),
+        }))
     }
 
-    fn verify_certificate(&mut self, _cert: &CertificateInfo, _check_revocation: bool) -> bool {
-        false
+    /// .NET's `Verify()` builds the chain at the current time, so dates count as well as
+    /// trust. Revocation is never checked (Portico has no CRL or OCSP), so `Verify()` and
+    /// `VerifyNoRevocation()` agree. Only the client's own certificate is ever verified.
+    fn verify_certificate(&mut self, cert: &CertificateInfo, _check_revocation: bool) -> bool {
+        let Some(client) = self.env.client_certificate.as_ref() else {
+            return false;
+        };
+        let now = to_datetime((self.env.clock)()).ticks;
+        client.info.thumbprint == cert.thumbprint
+            && client.is_trusted()
+            && cert.not_before.ticks <= now
+            && now <= cert.not_after.ticks
     }
 
     fn deployment_certificates(&mut self) -> Vec<(String, Arc<CertificateInfo>)> {

@@ -1,4 +1,4 @@
-//! Runs the call, cache, JWT and managed-identity policies: the executor hands every such step here, so its
+//! Runs the call, cache, JWT, managed-identity and client-certificate policies: the executor hands every such step here, so its
 //! own dispatch stays one arm.
 
 use super::execute::{Flow, Run};
@@ -22,6 +22,7 @@ impl Run<'_, '_> {
             Action::CacheLookup(c) => return self.cache_lookup(c).await,
             Action::CacheStore(c) => self.cache_store(c).await?,
             Action::ManagedIdentity(m) => self.managed_identity(m).await?,
+            Action::ValidateClientCertificate(c) => self.validate_client_certificate(c)?,
             _ => unreachable!("the executor sends only these policies here"),
         }
         Ok(Flow::Next)

@@ -79,6 +79,7 @@ pub async fn run(
             .or_else(|| parts.uri.authority().and_then(|a| a.as_str().parse().ok())),
         original_uri: parts.uri.clone(),
         tls: conn.tls,
+        client_certificate: conn.client_certificate.clone(),
         client_ip: &conn.client_ip,
         request_id: exchange.request_id.clone(),
         received: SystemTime::now() - routed.started.elapsed(),

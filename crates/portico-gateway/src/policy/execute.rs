@@ -123,7 +123,8 @@ impl Run<'_, '_> {
                 | Action::ValidateJwt(_)
                 | Action::CacheLookup(_)
                 | Action::CacheStore(_)
-                | Action::ManagedIdentity(_) => {
+                | Action::ManagedIdentity(_)
+                | Action::ValidateClientCertificate(_) => {
                     if self.dispatch(&step.action, section).await.map_err(failed)? == Flow::Stop {
                         return Ok(Flow::Stop);
                     }

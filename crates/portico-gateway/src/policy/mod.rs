@@ -9,13 +9,14 @@
 //! [`message`], [`routing`] and [`observe`] (what each policy does), [`headers`] and
 //! [`query`] (exists-action rules), [`body`] (buffering with a cap), [`eval`] (templates and
 //! typed attributes), [`failure`] (runtime errors and `context.LastError`), [`identity`]
-//! (managed-identity tokens).
+//! (managed-identity tokens), [`client_cert`] (`validate-client-certificate`).
 
 mod access;
 mod after;
 mod blocks;
 pub mod body;
 pub mod cache;
+mod client_cert;
 pub mod compile;
 pub mod concurrency;
 pub mod context;

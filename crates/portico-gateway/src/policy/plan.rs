@@ -13,6 +13,7 @@ use portico_policy::policies::{
     SetHeader, SetStatus, SetVariable, Trace,
 };
 use portico_policy::{Expr, Param, Pipeline, Policy, PolicyNode, Section, Template};
+use rustls::pki_types::CertificateDer;
 use std::sync::Arc;
 
 /// A route's compiled pipeline.
@@ -100,6 +101,7 @@ pub enum Action {
     CacheLookup(CacheLookup),
     CacheStore(CacheStore),
     ManagedIdentity(AuthenticationManagedIdentity),
+    ValidateClientCertificate(Arc<super::client_cert::ClientCertificateCheck>),
 }
 
 /// A `set-backend-service` target.
@@ -113,10 +115,13 @@ pub enum BackendChoice {
     Id(Template),
 }
 
-/// Resolves literal `set-backend-service` targets while lowering.
+/// Resolves literal `set-backend-service` targets (and the certificates
+/// `validate-client-certificate` names) while lowering.
 pub trait Backends {
     fn by_url(&self, url: &str) -> Result<Arc<BackendTarget>, String>;
     fn by_id(&self, id: &str) -> Result<Arc<BackendTarget>, String>;
+    /// The leaf of the snapshot's certificate `id`.
+    fn certificate(&self, id: &str) -> Result<CertificateDer<'static>, String>;
 }
 
 /// Lowers a composed pipeline; `None` when every section is empty (the route then takes the
@@ -249,6 +254,10 @@ fn lower_node(
         Policy::CacheLookup(c) => Action::CacheLookup(c.clone()),
         Policy::CacheStore(c) => Action::CacheStore(c.clone()),
         Policy::AuthenticationManagedIdentity(m) => Action::ManagedIdentity(m.clone()),
+        Policy::ValidateClientCertificate(v) => Action::ValidateClientCertificate(Arc::new(
+            super::client_cert::ClientCertificateCheck::new(v, |id| backends.certificate(id))
+                .map_err(at)?,
+        )),
         p @ (Policy::RateLimit(_)
         | Policy::RateLimitByKey(_)
         | Policy::Quota(_)
@@ -384,7 +393,10 @@ fn own_exprs<'p>(p: &'p Policy, out: &mut Vec<&'p Expr>) {
                 .for_each(&mut t);
             param_expr(&m.value, out);
         }
-        Policy::Base | Policy::IncludeFragment(_) | Policy::MockResponse(_) => {}
+        Policy::Base
+        | Policy::IncludeFragment(_)
+        | Policy::MockResponse(_)
+        | Policy::ValidateClientCertificate(_) => {}
         Policy::RateLimit(_)
         | Policy::RateLimitByKey(_)
         | Policy::Quota(_)

@@ -156,3 +156,41 @@ fn build(source: &SiteSource) -> Result<Site, String> {
     };
     Site::new(source.hostname.hostname.clone(), parsed, &options)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portico_model::DocumentFormat;
+
+    #[test]
+    fn only_hostnames_with_negotiate_client_certificate_ask_for_one() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec![
+            "ask.example.com".to_owned(),
+            "quiet.example.com".to_owned(),
+        ])
+        .unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let doc = serde_json::json!({
+            "certificates": [{"id": "tls", "pem": cert.pem(), "key": key.serialize_pem()}],
+            "gateways": [{
+                "id": "edge", "locationData": {"name": "test"},
+                "hostnameConfigurations": [
+                    {"id": "ask", "hostname": "ask.example.com", "certificateId": "tls",
+                     "negotiateClientCertificate": true},
+                    {"id": "quiet", "hostname": "quiet.example.com", "certificateId": "tls"},
+                ],
+            }],
+        });
+        let doc = Document::parse_valid(&doc.to_string(), DocumentFormat::Json).unwrap();
+        let catalog = Catalog::compile(&doc, &Catalog::default()).unwrap();
+        let asks = |name: &str| {
+            catalog
+                .matching(name)
+                .unwrap()
+                .asks_for_client_certificates()
+        };
+        assert!(asks("ask.example.com"));
+        assert!(!asks("quiet.example.com"));
+    }
+}

@@ -11,6 +11,8 @@
 mod catalog;
 mod client_auth;
 mod client_cert;
+mod client_names;
+mod issuer;
 pub mod local_files;
 mod site;
 

@@ -32,6 +32,11 @@ pub struct Site {
     pub(super) trust: Option<Arc<dyn ClientCertVerifier>>,
     /// Intermediates from the trusted authorities, offered to path building.
     pub(super) intermediates: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// Every configured authority (roots, then intermediates), where a client
+    /// certificate's issuer is looked for.
+    pub(super) authorities: Arc<[rustls::pki_types::CertificateDer<'static>]>,
+    /// Whether handshakes ask the client for a certificate.
+    asks_for_client_certificates: bool,
 }
 
 /// How a site answers handshakes.
@@ -62,6 +67,12 @@ impl Site {
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|e| format!("TLS versions: {e}"))?;
+        let authorities = options
+            .client_certificates
+            .iter()
+            .flat_map(|trust| trust.roots.iter().chain(&trust.intermediates))
+            .cloned()
+            .collect();
         let (builder, trust, intermediates) = match &options.client_certificates {
             None => (builder.with_no_client_auth(), None, Vec::new()),
             Some(trust) => {
@@ -86,7 +97,15 @@ impl Site {
             config: Arc::new(config),
             trust,
             intermediates,
+            authorities,
+            asks_for_client_certificates: options.client_certificates.is_some(),
         })
+    }
+
+    /// Whether handshakes that select this site ask for a client certificate
+    /// (`negotiateClientCertificate`).
+    pub fn asks_for_client_certificates(&self) -> bool {
+        self.asks_for_client_certificates
     }
 
     /// The rustls configuration handshakes that select this site finish with.

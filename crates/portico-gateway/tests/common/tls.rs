@@ -210,6 +210,16 @@ impl Http1 {
 
     /// GETs `path` with `Host: host`; answers status and body.
     pub async fn get(&mut self, host: &str, path: &str) -> Result<(u16, Bytes), String> {
+        let (status, _, body) = self.get_with_headers(host, path).await?;
+        Ok((status, body))
+    }
+
+    /// [`Http1::get`], with the response headers too.
+    pub async fn get_with_headers(
+        &mut self,
+        host: &str,
+        path: &str,
+    ) -> Result<(u16, http::HeaderMap, Bytes), String> {
         self.sender.ready().await.map_err(|e| e.to_string())?;
         let req = Request::get(path)
             .header("host", host)
@@ -221,12 +231,13 @@ impl Http1 {
             .await
             .map_err(|e| e.to_string())?;
         let status = res.status().as_u16();
+        let headers = res.headers().clone();
         let body = res
             .into_body()
             .collect()
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
-        Ok((status, body))
+        Ok((status, headers, body))
     }
 }

@@ -69,7 +69,12 @@
 //! `JArray`, `JToken`; without `preserveContent: true` the body is consumed, as in APIM. A
 //! message stored in a variable (`(IResponse)context.Variables["r"]`) has `StatusCode`,
 //! `StatusReason`, `Headers`, `Body`. Certificates: `Subject`, `SubjectName.Name`, `Issuer`,
-//! `Thumbprint`, `SerialNumber`, `NotBefore`, `NotAfter`, `Verify()`, `VerifyNoRevocation()`.
+//! `IssuerName.Name`, `Thumbprint`, `SerialNumber`, `NotBefore`, `NotAfter` (UTC), `Verify()`,
+//! `VerifyNoRevocation()`. `context.Request.Certificate` is the client's TLS certificate, null
+//! when it sent none (a hostname without `negotiateClientCertificate` never asks); names print
+//! as .NET prints them (`CN=…, O=…, C=…`); `Verify()` and `VerifyNoRevocation()` both mean
+//! "chain trusted by the gateway's certificate authorities and valid now": revocation is never
+//! checked. `Extensions`, `PublicKey` and `RawData` are not available.
 //!
 //! **.NET surface:** `string` methods `Equals` (with `StringComparison`), `StartsWith`,
 //! `EndsWith`, `Contains`, `IndexOf`, `LastIndexOf`, `Substring`, `Split`, `Replace`, `Trim`,

@@ -4,7 +4,6 @@
 const NOT_YET: &[&str] = &[
     // Authentication and authorization.
     "validate-azure-ad-token",
-    "validate-client-certificate",
     "validate-odata-request",
     "authentication-certificate",
     "get-authorization-context",

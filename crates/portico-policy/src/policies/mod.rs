@@ -7,6 +7,8 @@ mod access;
 mod blocks;
 mod cache;
 mod calls;
+mod client_cert;
+mod distinguished_name;
 mod flow;
 mod identity;
 mod jwt;
@@ -22,6 +24,8 @@ pub use access::{AnyOr, AuthenticationBasic, CheckHeader, Cors, IpFilter, IpSpan
 pub use blocks::{Retry, Wait};
 pub use cache::{CacheLookup, CacheLookupValue, CacheStore, CacheStoreValue, DownstreamCaching};
 pub use calls::{CallRequest, SendMode, SendRequest};
+pub use client_cert::{CertificateIdentity, ValidateClientCertificate};
+pub use distinguished_name::{attribute_type_of_oid, DistinguishedName};
 pub use flow::{Choose, IncludeFragment, ReturnResponse, When};
 pub use identity::AuthenticationManagedIdentity;
 pub use jwt::{RequiredClaim, SigningKey, TokenSource, ValidateJwt};
@@ -93,6 +97,7 @@ pub enum Policy {
     CacheLookup(CacheLookup),
     CacheStore(CacheStore),
     AuthenticationManagedIdentity(AuthenticationManagedIdentity),
+    ValidateClientCertificate(Box<ValidateClientCertificate>),
 }
 
 impl Policy {
@@ -136,6 +141,7 @@ impl Policy {
             Policy::CacheLookup(_) => "cache-lookup",
             Policy::CacheStore(_) => "cache-store",
             Policy::AuthenticationManagedIdentity(_) => "authentication-managed-identity",
+            Policy::ValidateClientCertificate(_) => "validate-client-certificate",
         }
     }
 
@@ -220,6 +226,7 @@ fn parse_policy(el: &El<'_, '_>, base_ok: bool) -> Option<Policy> {
         "cache-store" => cache::cache_store(el),
         "validate-jwt" => jwt::validate_jwt(el),
         "authentication-managed-identity" => identity::authentication_managed_identity(el),
+        "validate-client-certificate" => client_cert::validate_client_certificate(el),
         name if known::is_apim_policy(name) => {
             el.error(format!(
                 "{NOT_SUPPORTED}: remove it or use a supported policy"
