@@ -4,7 +4,6 @@
 //! it refuses the certificate, says why, and stays not ready.
 
 mod common;
-#[allow(dead_code)] // Each test file uses a part of it.
 #[path = "hybrid/support.rs"]
 mod support;
 

@@ -6,7 +6,6 @@
 mod common;
 #[path = "ha/postgres.rs"]
 mod postgres;
-#[allow(dead_code)] // Each test file uses a part of it.
 #[path = "hybrid/support.rs"]
 mod support;
 

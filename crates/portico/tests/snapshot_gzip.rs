@@ -6,7 +6,6 @@
 //! (applying is slow in a debug build), `PORTICO_GZIP_TEST_APIS=1000` for the README's figure.
 
 mod common;
-#[allow(dead_code)] // Each test file uses a part of it.
 #[path = "hybrid/support.rs"]
 mod support;
 

@@ -118,9 +118,7 @@ pub struct Gw {
     pub _process: Process,
     pub listen: SocketAddr,
     pub ops: SocketAddr,
-    /// The HTTPS listener (given so it never lands on a port another test uses; no hybrid
-    /// test speaks HTTPS yet).
-    #[allow(dead_code)]
+    /// The HTTPS listener (`hybrid_tls` speaks to it).
     pub tls: SocketAddr,
 }
 
