@@ -28,6 +28,9 @@ pub struct GatewayOptions {
     /// Where `authentication-managed-identity` gets tokens; the default reads the
     /// environment once ([`IdentityEndpoint::from_env`]).
     pub managed_identity: IdentityEndpoint,
+    /// The Redis shared with other replicas (`--redis`) for rate limits, quotas and the
+    /// external cache; `None` keeps them in this process. Needs a Tokio runtime.
+    pub redis: Option<crate::redis::RedisOptions>,
 }
 
 impl Default for GatewayOptions {
@@ -38,6 +41,7 @@ impl Default for GatewayOptions {
             trusted_proxies: TrustedProxies::default(),
             access_log: true,
             managed_identity: IdentityEndpoint::from_env(),
+            redis: None,
         }
     }
 }
@@ -50,7 +54,9 @@ pub struct Shared {
     /// The policies' internal cache: outlives configuration changes, like the pools.
     pub cache: crate::policy::cache::Cache,
     /// Rate-limit and quota counts: outlive configuration changes.
-    pub counters: Arc<dyn crate::policy::counters::CounterStore>,
+    pub counters: crate::policy::counters::Counters,
+    /// The Redis shared with other replicas, if any: counters and the external cache.
+    pub redis: Option<Arc<crate::redis::Redis>>,
     /// `limit-concurrency` in-flight counts.
     pub concurrency: crate::policy::concurrency::Concurrency,
     /// Managed-identity tokens: outlive configuration changes.
@@ -82,22 +88,36 @@ impl Gateway {
             idle_timeout: Duration::from_secs(60),
             max_idle_per_endpoint: 1024,
         });
+        let readiness = crate::readiness::Readiness::default();
+        let (metrics, redis) = match options.redis {
+            Some(redis) => {
+                let metrics = Metrics::with_redis();
+                let series = metrics.redis.clone().unwrap_or_default();
+                let redis = crate::redis::Redis::start(redis, series, readiness.part("redis"));
+                (metrics, Some(redis))
+            }
+            None => (Metrics::new(), None),
+        };
         Self {
             shared: Arc::new(Shared {
                 runtime: ArcSwapOption::empty(),
                 upstreams,
                 cache: crate::policy::cache::Cache::new(crate::policy::cache::CACHE_CAPACITY),
-                counters: Arc::new(crate::policy::counters::LocalCounters::default()),
+                counters: match &redis {
+                    Some(r) => crate::policy::counters::Counters::shared(r.clone()),
+                    None => Default::default(),
+                },
+                redis,
                 concurrency: Default::default(),
                 identity: crate::policy::identity::Tokens::new(options.managed_identity),
                 telemetry: Arc::new(Telemetry {
-                    metrics: Metrics::new(),
+                    metrics,
                     access_log,
                 }),
                 trusted_proxies: options.trusted_proxies,
                 backend_timeout: options.backend_timeout,
                 draining: AtomicBool::new(false),
-                readiness: Default::default(),
+                readiness,
             }),
         }
     }
@@ -107,7 +127,8 @@ impl Gateway {
     pub fn apply(&self, snapshot: &Snapshot) -> Result<(), String> {
         let started = Instant::now();
         let metrics = &self.shared.telemetry.metrics;
-        let result = Runtime::compile(snapshot, metrics, &self.shared.upstreams);
+        let external_cache = self.shared.redis.is_some();
+        let result = Runtime::compile(snapshot, metrics, &self.shared.upstreams, external_cache);
         match result {
             Ok(runtime) => {
                 self.shared.runtime.store(Some(Arc::new(runtime)));

@@ -20,7 +20,10 @@ use std::sync::Arc;
 
 pub use access::{AnyOr, AuthenticationBasic, CheckHeader, Cors, IpFilter, IpSpan};
 pub use blocks::{Retry, Wait};
-pub use cache::{CacheLookup, CacheLookupValue, CacheStore, CacheStoreValue, DownstreamCaching};
+pub use cache::{
+    CacheLookup, CacheLookupValue, CacheRemoveValue, CacheStore, CacheStoreValue, CachingType,
+    DownstreamCaching,
+};
 pub use calls::{CallRequest, SendMode, SendRequest};
 pub use flow::{Choose, IncludeFragment, ReturnResponse, When};
 pub use identity::AuthenticationManagedIdentity;
@@ -87,8 +90,7 @@ pub enum Policy {
     SendOneWayRequest(CallRequest),
     CacheLookupValue(CacheLookupValue),
     CacheStoreValue(CacheStoreValue),
-    /// `<cache-remove-value key>`.
-    CacheRemoveValue(Template),
+    CacheRemoveValue(CacheRemoveValue),
     ValidateJwt(Box<ValidateJwt>),
     CacheLookup(CacheLookup),
     CacheStore(CacheStore),
