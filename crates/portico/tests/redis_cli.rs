@@ -47,6 +47,8 @@ fn start_gateway(config: &std::path::Path, redis: &str) -> (Process, SocketAddr,
         ])
         .args(["--workers", "1", "--access-log", "off"])
         .args(["--redis-key-prefix", "portico-cli-test:"])
+        // Generous, so a loaded machine's slow answer is not taken for an outage.
+        .args(["--redis-timeout", "2s"])
         .env("PORTICO_REDIS", redis)
         .env("PORTICO_REDIS_FAILURE_MODE", "fail-closed")
         .stdout(Stdio::null())

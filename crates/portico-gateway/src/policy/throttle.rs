@@ -1,5 +1,5 @@
 //! `rate-limit`, `rate-limit-by-key`, `quota` and `quota-by-key` applied to a request:
-//! counts go to the gateway's [`CounterStore`](super::counters::CounterStore); a call over
+//! counts go to the gateway's [`Counters`](super::counters::Counters); a call over
 //! a rate limit is answered 429 with `Retry-After`, one over a quota 403, each with APIM's
 //! message. `rate-limit` and `quota` count per subscription (calls without one are not
 //! counted), under a key naming the policy's scope and position. When counts cannot be kept

@@ -54,6 +54,14 @@ impl RedisOptions {
     /// Options for the Redis at `url` (`redis://[user:password@]host[:port][/db]`), failing
     /// open with a 100 ms timeout and the `portico:` key prefix.
     pub fn new(url: &str) -> Result<Self, String> {
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        if scheme.eq_ignore_ascii_case("rediss") || scheme.eq_ignore_ascii_case("valkeys") {
+            return Err(
+                "TLS to Redis (rediss://) is not supported by Portico yet: use redis:// over a \
+                 private network, or a local TLS tunnel (such as stunnel) to the Redis server"
+                    .to_owned(),
+            );
+        }
         // The parser's messages never repeat the URL, which may hold a password.
         let client = redis::Client::open(url).map_err(|e| {
             format!(
@@ -108,5 +116,10 @@ mod tests {
         let e = RedisOptions::new("http://:s3cret@cache.internal").unwrap_err();
         assert!(e.contains("redis://"), "{e}");
         assert!(!e.contains("s3cret"), "{e}");
+        let e = RedisOptions::new("rediss://:s3cret@cache.internal:6380").unwrap_err();
+        assert!(
+            e.contains("TLS to Redis (rediss://) is not supported"),
+            "{e}"
+        );
     }
 }
