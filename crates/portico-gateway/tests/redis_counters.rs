@@ -195,10 +195,11 @@ async fn two_gateways_on_one_redis_admit_exactly_the_limit_together() {
     assert_eq!(n, "1");
     let metrics = ops(&a, "/metrics").await;
     assert!(metrics.contains("portico_redis_up 1"), "{metrics}");
-    assert!(
-        !metrics.contains("portico_counter_fallbacks_total{"),
-        "{metrics}"
-    );
+    for outcome in ["local", "refused"] {
+        let none = format!(r#"portico_counter_fallbacks_total{{outcome="{outcome}"}} 0"#);
+        assert!(metrics.contains(&none), "{metrics}");
+    }
+    delete_prefix(&mut conn, &prefix).await;
 }
 
 #[tokio::test]

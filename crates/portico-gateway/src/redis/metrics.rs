@@ -18,13 +18,21 @@ struct OutcomeLabels {
 #[derive(Debug, Clone, Default)]
 pub struct RedisMetrics {
     pub up: Gauge,
-    counter_fallbacks: Family<OutcomeLabels, Counter>,
+    /// `outcome="local"` and `outcome="refused"`, resolved once: outages count every call.
+    counted_locally: Counter,
+    refused: Counter,
     pub cache_unavailable: Counter,
 }
 
 impl RedisMetrics {
     pub fn register(registry: &mut Registry) -> Self {
-        let m = Self::default();
+        let fallbacks = Family::<OutcomeLabels, Counter>::default();
+        let outcome = |outcome| fallbacks.get_or_create(&OutcomeLabels { outcome }).clone();
+        let m = Self {
+            counted_locally: outcome("local"),
+            refused: outcome("refused"),
+            ..Self::default()
+        };
         registry.register(
             "redis_up",
             "1 while the shared Redis answers; 0 while rate limits and quotas go without it",
@@ -34,7 +42,7 @@ impl RedisMetrics {
             "counter_fallbacks",
             "Rate-limit and quota counts made without Redis while it was unavailable, by \
              outcome: local (counted in this process) or refused (503, fail-closed)",
-            m.counter_fallbacks.clone(),
+            fallbacks,
         );
         registry.register(
             "external_cache_unavailable",
@@ -47,9 +55,10 @@ impl RedisMetrics {
 
     /// Counts a call counted locally (`refused` false) or refused while Redis was unavailable.
     pub fn counter_fallback(&self, refused: bool) {
-        let outcome = if refused { "refused" } else { "local" };
-        self.counter_fallbacks
-            .get_or_create(&OutcomeLabels { outcome })
-            .inc();
+        if refused {
+            self.refused.inc();
+        } else {
+            self.counted_locally.inc();
+        }
     }
 }

@@ -147,3 +147,10 @@ pub async fn keys_with_ttl(
     out.sort();
     out
 }
+
+/// Deletes the keys under `prefix` (a test's leftovers on a shared Redis).
+pub async fn delete_prefix(conn: &mut redis::aio::MultiplexedConnection, prefix: &str) {
+    for (k, _) in keys_with_ttl(conn, prefix).await {
+        let _: i64 = redis::cmd("DEL").arg(&k).query_async(conn).await.unwrap();
+    }
+}

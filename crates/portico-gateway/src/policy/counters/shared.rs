@@ -60,16 +60,22 @@ impl SharedCounters {
         cost: u64,
         local: &LocalCounters,
     ) -> Result<Decision, Unavailable> {
-        let redis_key = self.redis.key("c:", key);
-        let args = |c: &mut redis::Cmd| {
-            c.arg(window.period_ms);
-            match window.anchor_ms {
-                Some(a) => c.arg(a),
-                None => c.arg(""),
+        let counted = if self.redis.is_up() {
+            let redis_key = self.redis.key("c:", key);
+            let args = |c: &mut redis::Cmd| {
+                c.arg(window.period_ms);
+                match window.anchor_ms {
+                    Some(a) => c.arg(a),
+                    None => c.arg(""),
+                };
+                c.arg(limit).arg(cost);
             };
-            c.arg(limit).arg(cost);
+            self.redis.eval(&SCRIPT, &redis_key, &args).await
+        } else {
+            // Known down: not even a key to build.
+            Err(crate::redis::Unavailable)
         };
-        match self.redis.eval(&SCRIPT, &redis_key, &args).await {
+        match counted {
             Ok((allowed, count, ttl)) => Ok(decision(allowed, count, ttl)),
             Err(crate::redis::Unavailable) => {
                 let refuse = self.redis.failure_mode() == FailureMode::FailClosed;
