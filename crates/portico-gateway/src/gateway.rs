@@ -29,6 +29,9 @@ pub struct GatewayOptions {
     /// Where `authentication-managed-identity` gets tokens; the default reads the
     /// environment once ([`IdentityEndpoint::from_env`]).
     pub managed_identity: IdentityEndpoint,
+    /// The Redis shared with other replicas (`--redis`) for rate limits, quotas and the
+    /// external cache; `None` keeps them in this process. Needs a Tokio runtime.
+    pub redis: Option<crate::redis::RedisOptions>,
 }
 
 impl Default for GatewayOptions {
@@ -39,6 +42,7 @@ impl Default for GatewayOptions {
             trusted_proxies: TrustedProxies::default(),
             access_log: true,
             managed_identity: IdentityEndpoint::from_env(),
+            redis: None,
         }
     }
 }
@@ -51,7 +55,9 @@ pub struct Shared {
     /// The policies' internal cache: outlives configuration changes, like the pools.
     pub cache: crate::policy::cache::Cache,
     /// Rate-limit and quota counts: outlive configuration changes.
-    pub counters: Arc<dyn crate::policy::counters::CounterStore>,
+    pub counters: crate::policy::counters::Counters,
+    /// The Redis shared with other replicas, if any: counters and the external cache.
+    pub redis: Option<Arc<crate::redis::Redis>>,
     /// `limit-concurrency` in-flight counts.
     pub concurrency: crate::policy::concurrency::Concurrency,
     /// Managed-identity tokens: outlive configuration changes.
@@ -85,22 +91,36 @@ impl Gateway {
             idle_timeout: Duration::from_secs(60),
             max_idle_per_endpoint: 1024,
         });
+        let readiness = crate::readiness::Readiness::default();
+        let (metrics, redis) = match options.redis {
+            Some(redis) => {
+                let metrics = Metrics::with_redis();
+                let series = metrics.redis.clone().unwrap_or_default();
+                let redis = crate::redis::Redis::start(redis, series, readiness.part("redis"));
+                (metrics, Some(redis))
+            }
+            None => (Metrics::new(), None),
+        };
         Self {
             shared: Arc::new(Shared {
                 runtime: ArcSwapOption::empty(),
                 upstreams,
                 cache: crate::policy::cache::Cache::new(crate::policy::cache::CACHE_CAPACITY),
-                counters: Arc::new(crate::policy::counters::LocalCounters::default()),
+                counters: match &redis {
+                    Some(r) => crate::policy::counters::Counters::shared(r.clone()),
+                    None => Default::default(),
+                },
+                redis,
                 concurrency: Default::default(),
                 identity: crate::policy::identity::Tokens::new(options.managed_identity),
                 telemetry: Arc::new(Telemetry {
-                    metrics: Metrics::new(),
+                    metrics,
                     access_log,
                 }),
                 trusted_proxies: options.trusted_proxies,
                 backend_timeout: options.backend_timeout,
                 draining: AtomicBool::new(false),
-                readiness: Default::default(),
+                readiness,
                 tls: Default::default(),
             }),
         }
@@ -112,8 +132,10 @@ impl Gateway {
         let started = Instant::now();
         let metrics = &self.shared.telemetry.metrics;
         let tls = &self.shared.tls;
+        let external_cache = self.shared.redis.is_some();
         let result = Catalog::compile(snapshot.document(), &tls.catalog()).and_then(|catalog| {
-            Runtime::compile(snapshot, metrics, &self.shared.upstreams).map(|r| (r, catalog))
+            Runtime::compile(snapshot, metrics, &self.shared.upstreams, external_cache)
+                .map(|r| (r, catalog))
         });
         match result {
             Ok((runtime, catalog)) => {

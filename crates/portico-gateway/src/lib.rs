@@ -5,7 +5,8 @@
 //! [`proxy`] forwards it to the backend and streams the answer back; a route with policies
 //! runs its compiled pipeline ([`policy`]) around the forwarding instead. The runtime is swapped
 //! atomically by [`Gateway::apply`], fed by a config source such as [`config_file`].
-//! [`metrics`], [`exchange`] and [`access_log`] record what happened.
+//! [`metrics`], [`exchange`] and [`access_log`] record what happened. With `--redis`, rate
+//! limits, quotas and the external cache are shared by every replica through [`redis`].
 //!
 //! Nothing here touches a store: configurations arrive as validated `Snapshot`s.
 
@@ -23,6 +24,7 @@ pub mod policy;
 pub mod proxy;
 mod query;
 pub mod readiness;
+pub mod redis;
 pub mod runtime;
 pub mod server;
 pub mod subscription_key;

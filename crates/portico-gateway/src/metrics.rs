@@ -146,6 +146,8 @@ pub struct Metrics {
     policy_series: Mutex<HashSet<u64>>,
     /// The control-plane config source's series.
     pub control_plane: crate::control_plane::metrics::SyncMetrics,
+    /// The shared Redis's series, registered only for a gateway that has one.
+    pub redis: Option<crate::redis::metrics::RedisMetrics>,
     certificate_expiry: Family<CertificateLabels, Gauge>,
     tls_handshake_failures: Family<ReasonLabels, Counter>,
     certificate_reload_failures: Counter,
@@ -170,6 +172,15 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        Self::build(false)
+    }
+
+    /// The metrics of a gateway with a shared Redis (`--redis`).
+    pub fn with_redis() -> Self {
+        Self::build(true)
+    }
+
+    fn build(redis: bool) -> Self {
         let mut registry = Registry::with_prefix("portico");
         let requests = Family::<RequestLabels, Counter>::default();
         let durations = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
@@ -236,11 +247,13 @@ impl Metrics {
             "Certificate files that changed but could not be loaded (the previous certificate kept serving)",
             certificate_reload_failures.clone(),
         );
+        let redis = redis.then(|| crate::redis::metrics::RedisMetrics::register(&mut registry));
         Self {
             certificate_expiry,
             tls_handshake_failures,
             certificate_reload_failures,
             control_plane,
+            redis,
             policy_metrics,
             policy_series: Mutex::new(HashSet::new()),
             registry,

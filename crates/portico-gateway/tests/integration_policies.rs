@@ -327,19 +327,13 @@ async fn cache_store_keeps_only_200s_and_entries_expire() {
 }
 
 #[test]
-fn external_cache_and_developer_groups_are_refused_by_name() {
+fn developer_groups_are_refused_by_name() {
+    // caching-type="external" is the gateway's to accept or refuse (see redis_cache.rs).
     let doc = |xml: &str| {
         portico_policy::PolicyDocument::parse(xml)
             .unwrap_err()
             .to_string()
     };
-    let e = doc(
-        r#"<policies><inbound><cache-lookup-value key="k" variable-name="v" caching-type="external"/></inbound></policies>"#,
-    );
-    assert!(
-        e.contains("caching-type=\"external\" is not supported"),
-        "{e}"
-    );
     let e = doc(
         r#"<policies><inbound><cache-lookup vary-by-developer="false" vary-by-developer-groups="true"/></inbound></policies>"#,
     );

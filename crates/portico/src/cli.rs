@@ -264,6 +264,48 @@ pub struct ServeArgs {
     /// One JSON access-log line per request on standard output.
     #[arg(long, env = "PORTICO_ACCESS_LOG", value_enum, default_value = "on")]
     pub access_log: Switch,
+    #[command(flatten)]
+    pub redis: RedisArgs,
+}
+
+/// The Redis that gateway replicas share for rate limits, quotas and the external cache.
+#[derive(Debug, Args)]
+pub struct RedisArgs {
+    /// Redis shared by every replica: rate-limit, rate-limit-by-key, quota and quota-by-key
+    /// count there, and caching-type="external"/"prefer-external" cache there.
+    /// redis://[user:password@]host[:port][/db].
+    #[arg(long = "redis", env = "PORTICO_REDIS", hide_env_values = true)]
+    pub url: Option<String>,
+    /// What rate limits and quotas do while Redis is unavailable: count in each replica
+    /// alone (fail-open) or refuse the calls they must count with 503 (fail-closed).
+    #[arg(
+        long = "redis-failure-mode",
+        env = "PORTICO_REDIS_FAILURE_MODE",
+        value_enum,
+        default_value = "fail-open",
+        requires = "url"
+    )]
+    pub failure_mode: RedisFailureMode,
+    /// Time one counter call to Redis may take; a slower answer counts as Redis unavailable.
+    #[arg(long = "redis-timeout", env = "PORTICO_REDIS_TIMEOUT", default_value = "100ms", value_parser = humantime::parse_duration, requires = "url")]
+    pub timeout: Duration,
+    /// Prefix of every key Portico writes, so several deployments can share one Redis.
+    #[arg(
+        long = "redis-key-prefix",
+        env = "PORTICO_REDIS_KEY_PREFIX",
+        default_value = "portico:",
+        requires = "url"
+    )]
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RedisFailureMode {
+    /// Count in each replica alone while Redis is unavailable.
+    #[value(alias = "local")]
+    FailOpen,
+    /// Refuse calls that must be counted (503) while Redis is unavailable.
+    FailClosed,
 }
 
 /// A listener address, or `off` for no listener.

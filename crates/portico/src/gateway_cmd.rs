@@ -4,11 +4,12 @@
 //! The pieces every gateway-running command shares (runtime, listeners, signals, the final
 //! access-log flush) live here too, so `portico up` uses the same ones.
 
-use crate::cli::{GatewayArgs, ServeArgs, Switch};
+use crate::cli::{GatewayArgs, RedisArgs, RedisFailureMode, ServeArgs, Switch};
 use anyhow::Context;
 use portico_gateway::config_file::FileSource;
 use portico_gateway::net::TrustedProxies;
 use portico_gateway::policy::identity::IdentityEndpoint;
+use portico_gateway::redis::{FailureMode, RedisOptions};
 use portico_gateway::tls::local_files::CertificateFiles;
 use portico_gateway::{
     serve_http, serve_https, serve_ops, Gateway, GatewayOptions, ListenerLimits, ShutdownSignal,
@@ -81,7 +82,29 @@ pub fn new_gateway(args: &ServeArgs) -> anyhow::Result<Gateway> {
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
         access_log: args.access_log == Switch::On,
         managed_identity: IdentityEndpoint::from_env(),
+        redis: redis_options(&args.redis)?,
     }))
+}
+
+/// `--redis` and its settings.
+fn redis_options(args: &RedisArgs) -> anyhow::Result<Option<RedisOptions>> {
+    let Some(url) = &args.url else {
+        return Ok(None);
+    };
+    let mut options =
+        RedisOptions::new(url).map_err(|e| anyhow::anyhow!("--redis / PORTICO_REDIS: {e}"))?;
+    anyhow::ensure!(
+        !args.timeout.is_zero(),
+        "--redis-timeout must be more than 0"
+    );
+    options.timeout = args.timeout;
+    options.key_prefix = args.key_prefix.clone();
+    options.failure_mode = match args.failure_mode {
+        RedisFailureMode::FailOpen => FailureMode::FailOpen,
+        RedisFailureMode::FailClosed => FailureMode::FailClosed,
+    };
+    tracing::info!(redis = %options.target(), failure_mode = options.failure_mode.as_str(), "rate limits, quotas and the external cache are shared through Redis");
+    Ok(Some(options))
 }
 
 /// Binds the client and ops listeners and serves them; the returned task ends once the

@@ -115,7 +115,10 @@ impl Run<'_, '_> {
             return;
         };
         for (key, window, cost) in std::mem::take(&mut after.settled) {
-            self.shared
+            // The answer has gone: a count that cannot be kept (Redis unavailable, failing
+            // closed) is lost rather than refused.
+            let _ = self
+                .shared
                 .counters
                 .increment(&key, window, u64::MAX, cost)
                 .await;

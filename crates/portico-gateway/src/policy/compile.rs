@@ -49,12 +49,14 @@ pub struct ApiPolicies {
 }
 
 /// Compiles every policy of `doc`. `products_of_api[a]` lists the products holding API `a`;
-/// `backends` are the snapshot's backends by lower-case id.
+/// `backends` are the snapshot's backends by lower-case id; without `external_cache` (no
+/// `--redis`) a policy that demands one is refused.
 pub fn compile(
     doc: &Document,
     products_of_api: &[Vec<usize>],
     backends: &HashMap<String, Arc<BackendTarget>>,
     upstreams: &Upstreams,
+    external_cache: bool,
 ) -> Result<(Vec<ApiPolicies>, SnapshotInfo), String> {
     let mut named = NamedValues::new();
     for nv in &doc.named_values {
@@ -113,7 +115,12 @@ pub fn compile(
                     api: api_doc.as_ref(),
                     operation: op_doc.as_ref(),
                 };
-                plan::lower(&compose(&scopes), &lookup)
+                let pipeline = compose(&scopes);
+                if !external_cache {
+                    super::cache::external::refuse_external(&pipeline)
+                        .map_err(|e| format!("{what}: {e}"))?;
+                }
+                plan::lower(&pipeline, &lookup)
                     .map(|p| p.map(Arc::new))
                     .map_err(|e| format!("{what}: {e}"))
             };

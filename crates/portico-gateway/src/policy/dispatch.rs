@@ -15,9 +15,9 @@ impl Run<'_, '_> {
         match action {
             Action::SendRequest(s) => self.send_request(s, section).await?,
             Action::SendOneWay(r) => self.send_one_way(r, section).await?,
-            Action::CacheLookupValue(v) => self.cache_lookup_value(v)?,
-            Action::CacheStoreValue(v) => self.cache_store_value(v)?,
-            Action::CacheRemoveValue(k) => self.cache_remove_value(k)?,
+            Action::CacheLookupValue(v) => self.cache_lookup_value(v).await?,
+            Action::CacheStoreValue(v) => self.cache_store_value(v).await?,
+            Action::CacheRemoveValue(r) => self.cache_remove_value(r).await?,
             Action::ValidateJwt(j) => self.validate_jwt(j).await?,
             Action::CacheLookup(c) => return self.cache_lookup(c).await,
             Action::CacheStore(c) => self.cache_store(c).await?,

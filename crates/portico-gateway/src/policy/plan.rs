@@ -5,8 +5,8 @@
 
 use crate::runtime::BackendTarget;
 use portico_policy::policies::{
-    AuthenticationManagedIdentity, CacheLookup, CacheLookupValue, CacheStore, CacheStoreValue,
-    CallRequest, SendRequest,
+    AuthenticationManagedIdentity, CacheLookup, CacheLookupValue, CacheRemoveValue, CacheStore,
+    CacheStoreValue, CallRequest, SendRequest,
 }; // call, cache and JWT policies
 use portico_policy::policies::{
     EmitMetric, FindAndReplace, ForwardRequest, MockResponse, ReturnResponse, RewriteUri, SetBody,
@@ -96,7 +96,7 @@ pub enum Action {
     SendOneWay(CallRequest),
     CacheLookupValue(CacheLookupValue),
     CacheStoreValue(CacheStoreValue),
-    CacheRemoveValue(Template),
+    CacheRemoveValue(CacheRemoveValue),
     ValidateJwt(Arc<super::jwt::JwtCheck>),
     CacheLookup(CacheLookup),
     CacheStore(CacheStore),

@@ -1,10 +1,11 @@
 //! `rate-limit`, `rate-limit-by-key`, `quota` and `quota-by-key` applied to a request:
-//! counts go to the gateway's [`CounterStore`](super::counters::CounterStore); a call over
+//! counts go to the gateway's [`Counters`](super::counters::Counters); a call over
 //! a rate limit is answered 429 with `Retry-After`, one over a quota 403, each with APIM's
 //! message. `rate-limit` and `quota` count per subscription (calls without one are not
-//! counted), under a key naming the policy's scope and position.
+//! counted), under a key naming the policy's scope and position. When counts cannot be kept
+//! (Redis unavailable, failing closed) the call is refused with 503.
 
-use super::counters::{Decision, Window};
+use super::counters::{Decision, Unavailable, Window};
 use super::eval::{param, text};
 use super::execute::{set_length, Flow, Run};
 use super::failure::Failure;
@@ -81,11 +82,15 @@ impl Run<'_, '_> {
         let mut last = None;
         for l in &limits {
             let calls = l.calls.unwrap_or(u64::MAX);
-            let d = self
+            let d = match self
                 .shared
                 .counters
                 .increment(&l.key, l.window, calls, 1)
-                .await;
+                .await
+            {
+                Ok(d) => d,
+                Err(Unavailable) => return Ok(self.uncounted()),
+            };
             if !d.allowed {
                 return Ok(self.too_many(&r.outputs, d));
             }
@@ -107,11 +112,15 @@ impl Run<'_, '_> {
         } else {
             cost
         };
-        let d = self
+        let d = match self
             .shared
             .counters
             .increment(&l.key, l.window, calls, now)
-            .await;
+            .await
+        {
+            Ok(d) => d,
+            Err(Unavailable) => return Ok(self.uncounted()),
+        };
         if !d.allowed {
             return Ok(self.too_many(&k.outputs, d));
         }
@@ -161,7 +170,9 @@ impl Run<'_, '_> {
         if let Some(calls) = l.calls {
             let key = format!("{}|calls", l.key);
             let now = if condition.is_some() { 0 } else { cost };
-            let d = counters.increment(&key, l.window, calls, now).await;
+            let Ok(d) = counters.increment(&key, l.window, calls, now).await else {
+                return Some(self.uncounted());
+            };
             if !d.allowed {
                 return Some(self.refuse(StatusCode::FORBIDDEN, &quota_message("call volume", d)));
             }
@@ -171,7 +182,9 @@ impl Run<'_, '_> {
         }
         if let Some(bytes) = l.bytes {
             let key = format!("{}|kb", l.key);
-            let d = counters.increment(&key, l.window, bytes, 0).await;
+            let Ok(d) = counters.increment(&key, l.window, bytes, 0).await else {
+                return Some(self.uncounted());
+            };
             if !d.allowed {
                 return Some(self.refuse(StatusCode::FORBIDDEN, &quota_message("bandwidth", d)));
             }
@@ -197,6 +210,15 @@ impl Run<'_, '_> {
         self.report_remaining(o, 0, 0);
         let message = format!("Rate limit is exceeded. Try again in {secs} seconds.");
         self.refuse(StatusCode::TOO_MANY_REQUESTS, &message)
+    }
+
+    /// The 503 answer when counts cannot be kept (Redis unavailable, failing closed): the
+    /// limit cannot be checked, and admitting the call could exceed it.
+    fn uncounted(&mut self) -> Flow {
+        self.refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Rate limit and quota counters are unavailable. Try again later.",
+        )
     }
 
     /// The remaining-calls variable and headers (`total` 0: leave the total header out).

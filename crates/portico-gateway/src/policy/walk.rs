@@ -18,7 +18,7 @@ fn templates(p: &Policy) -> Vec<&Template> {
             out.extend(&v.default_value);
         }
         Policy::CacheStoreValue(v) => out.extend([&v.key, &v.value]),
-        Policy::CacheRemoveValue(k) => out.push(k),
+        Policy::CacheRemoveValue(r) => out.push(&r.key),
         Policy::AuthenticationManagedIdentity(m) => identity(m, &mut out),
         Policy::ValidateJwt(j) => {
             out.push(match &j.source {

@@ -70,11 +70,13 @@ impl Runtime {
     /// Compiles a validated snapshot. Errors here mean the snapshot and the compiler
     /// disagree (a bug), and are reported like validation errors: the snapshot is refused.
     /// Metric series are resolved here too, against `metrics`.
-    /// Backends are bound to their connection pools in `upstreams`.
+    /// Backends are bound to their connection pools in `upstreams`. Without `external_cache`
+    /// (no `--redis`) a policy demanding the external cache refuses the snapshot.
     pub fn compile(
         snapshot: &Snapshot,
         metrics: &Metrics,
         upstreams: &Upstreams,
+        external_cache: bool,
     ) -> Result<Self, String> {
         let doc = snapshot.document();
         let backends = backend::compile_all(&doc.backends, &doc.certificates, upstreams)?;
@@ -100,7 +102,7 @@ impl Runtime {
         }
 
         let (api_policies, policy_info) =
-            policy::compile(doc, &products_of_api, &backends, upstreams)?;
+            policy::compile(doc, &products_of_api, &backends, upstreams, external_cache)?;
 
         let mut apis = Vec::with_capacity(doc.apis.len());
         for ((api, products), policies) in doc.apis.iter().zip(products_of_api).zip(api_policies) {

@@ -169,6 +169,7 @@ mod eval;
 mod lexer;
 mod memory;
 mod parser;
+pub mod stored;
 mod time;
 mod types;
 mod value;

@@ -1,8 +1,10 @@
 //! Caching: whole responses (`cache-lookup` in inbound, `cache-store` in outbound) and
-//! values by key (`cache-lookup-value`, `cache-store-value`, `cache-remove-value`). Only
-//! the gateway's internal cache exists: `caching-type="external"` is refused by name until
-//! an external (Redis) cache lands; `prefer-external` falls back to internal, as APIM does
-//! when no external cache is configured.
+//! values by key (`cache-lookup-value`, `cache-store-value`, `cache-remove-value`), in the
+//! gateway's internal cache or an external one ([`CachingType`]). Whether an external cache
+//! exists is the gateway's to know (`--redis`): a gateway without one refuses
+//! `caching-type="external"` when it compiles the policy; `prefer-external` then uses the
+//! internal cache, as APIM does when no external cache is configured. `cache-store` has no
+//! `caching-type` of its own: it stores where its `cache-lookup` looked.
 
 use super::Policy;
 use crate::template::{Param, Template};
@@ -17,9 +19,21 @@ pub enum DownstreamCaching {
     Public,
 }
 
+/// `caching-type`: which cache a policy uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CachingType {
+    Internal,
+    /// The external cache only; a gateway without one refuses the policy.
+    External,
+    /// The external cache when the gateway has one, else the internal (APIM's default).
+    #[default]
+    PreferExternal,
+}
+
 /// `<cache-lookup>`: the key varies by the listed headers and query parameters.
 #[derive(Debug, Clone)]
 pub struct CacheLookup {
+    pub caching_type: CachingType,
     /// Portico has no developer accounts: a subscription stands for its developer.
     pub vary_by_developer: Param<bool>,
     pub allow_private_response_caching: Param<bool>,
@@ -40,6 +54,7 @@ pub struct CacheStore {
 
 #[derive(Debug, Clone)]
 pub struct CacheLookupValue {
+    pub caching_type: CachingType,
     pub key: Template,
     pub variable_name: String,
     /// Set when the key is not cached; otherwise the variable is not set at all.
@@ -48,33 +63,30 @@ pub struct CacheLookupValue {
 
 #[derive(Debug, Clone)]
 pub struct CacheStoreValue {
+    pub caching_type: CachingType,
     pub key: Template,
     pub value: Template,
     pub duration: Param<u32>,
 }
 
-/// Reads `caching-type`, refusing what has no cache behind it yet.
-fn caching_type(el: &El<'_, '_>, a: &mut Attrs<'_, '_>) {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Kind {
-        Internal,
-        External,
-        PreferExternal,
-    }
-    let kind = a.choice(
+/// `<cache-remove-value>`.
+#[derive(Debug, Clone)]
+pub struct CacheRemoveValue {
+    pub caching_type: CachingType,
+    pub key: Template,
+}
+
+/// Reads `caching-type` (default `prefer-external`).
+fn caching_type(a: &mut Attrs<'_, '_>) -> CachingType {
+    a.choice(
         "caching-type",
         &[
-            ("internal", Kind::Internal),
-            ("external", Kind::External),
-            ("prefer-external", Kind::PreferExternal),
+            ("internal", CachingType::Internal),
+            ("external", CachingType::External),
+            ("prefer-external", CachingType::PreferExternal),
         ],
-    );
-    if kind == Some(Kind::External) {
-        el.error(
-            "caching-type=\"external\" is not supported by Portico yet (no external cache): \
-             use internal or prefer-external",
-        );
-    }
+    )
+    .unwrap_or_default()
 }
 
 fn positive(v: &u32) -> bool {
@@ -101,7 +113,7 @@ pub(super) fn cache_lookup(el: &El<'_, '_>) -> Option<Policy> {
         ],
     );
     let must_revalidate = a.flag("must-revalidate");
-    caching_type(el, &mut a);
+    let caching_type = caching_type(&mut a);
     a.finish();
     let mut headers = Vec::new();
     let mut query = Vec::new();
@@ -126,6 +138,7 @@ pub(super) fn cache_lookup(el: &El<'_, '_>) -> Option<Policy> {
         }
     }
     Some(Policy::CacheLookup(CacheLookup {
+        caching_type,
         vary_by_developer: vary_by_developer?,
         allow_private_response_caching: allow_private.unwrap_or(Param::Value(false)),
         downstream_caching_type: downstream.unwrap_or(DownstreamCaching::None),
@@ -152,10 +165,11 @@ pub(super) fn cache_lookup_value(el: &El<'_, '_>) -> Option<Policy> {
     let key = a.required("key");
     let variable_name = a.literal("variable-name", true);
     let default_value = a.template("default-value");
-    caching_type(el, &mut a);
+    let caching_type = caching_type(&mut a);
     a.finish();
     el.expect_empty();
     Some(Policy::CacheLookupValue(CacheLookupValue {
+        caching_type,
         key: key?,
         variable_name: variable_name?,
         default_value,
@@ -167,10 +181,11 @@ pub(super) fn cache_store_value(el: &El<'_, '_>) -> Option<Policy> {
     let key = a.required("key");
     let value = a.required("value");
     let duration = a.required_param("duration", "a positive number of seconds", positive);
-    caching_type(el, &mut a);
+    let caching_type = caching_type(&mut a);
     a.finish();
     el.expect_empty();
     Some(Policy::CacheStoreValue(CacheStoreValue {
+        caching_type,
         key: key?,
         value: value?,
         duration: duration?,
@@ -180,8 +195,11 @@ pub(super) fn cache_store_value(el: &El<'_, '_>) -> Option<Policy> {
 pub(super) fn cache_remove_value(el: &El<'_, '_>) -> Option<Policy> {
     let mut a = el.attrs();
     let key = a.required("key");
-    caching_type(el, &mut a);
+    let caching_type = caching_type(&mut a);
     a.finish();
     el.expect_empty();
-    Some(Policy::CacheRemoveValue(key?))
+    Some(Policy::CacheRemoveValue(CacheRemoveValue {
+        caching_type,
+        key: key?,
+    }))
 }

@@ -22,7 +22,10 @@ use std::sync::Arc;
 
 pub use access::{AnyOr, AuthenticationBasic, CheckHeader, Cors, IpFilter, IpSpan};
 pub use blocks::{Retry, Wait};
-pub use cache::{CacheLookup, CacheLookupValue, CacheStore, CacheStoreValue, DownstreamCaching};
+pub use cache::{
+    CacheLookup, CacheLookupValue, CacheRemoveValue, CacheStore, CacheStoreValue, CachingType,
+    DownstreamCaching,
+};
 pub use calls::{CallRequest, SendMode, SendRequest};
 pub use client_cert::{CertificateIdentity, ValidateClientCertificate};
 pub use distinguished_name::{attribute_type_of_oid, DistinguishedName};
@@ -91,8 +94,7 @@ pub enum Policy {
     SendOneWayRequest(CallRequest),
     CacheLookupValue(CacheLookupValue),
     CacheStoreValue(CacheStoreValue),
-    /// `<cache-remove-value key>`.
-    CacheRemoveValue(Template),
+    CacheRemoveValue(CacheRemoveValue),
     ValidateJwt(Box<ValidateJwt>),
     CacheLookup(CacheLookup),
     CacheStore(CacheStore),

@@ -1,10 +1,12 @@
 //! `cache-lookup` (inbound) and `cache-store` (outbound): whole responses to `GET` requests
-//! in the internal cache. A hit answers at once without calling the backend; a miss
+//! in the internal or the external cache (`cache-store` keeps the response where its lookup
+//! looked). A hit answers at once without calling the backend; a miss
 //! remembers its key so `cache-store` can keep the backend's answer (a 200, or any status
 //! with `cache-response="true"`). Requests with `Authorization` are neither looked up nor
 //! stored unless `allow-private-response-caching` is true, and `Set-Cookie` is never kept.
 
 use super::store::{Cached, CachedResponse};
+use super::{external, wire};
 use crate::policy::eval::param;
 use crate::policy::execute::{Flow, Run};
 use crate::policy::failure::Failure;
@@ -20,6 +22,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct Pending {
     key: String,
+    /// The lookup went to the external cache.
+    external: bool,
     downstream: DownstreamCaching,
     must_revalidate: bool,
 }
@@ -37,13 +41,24 @@ impl Run<'_, '_> {
         }
         let key = self.response_key(c)?;
         let must_revalidate = param(&c.must_revalidate, &mut self.cx())?;
+        let redis = self.external_cache(c.caching_type);
         let pending = Pending {
             key,
+            external: redis.is_some(),
             downstream: c.downstream_caching_type,
             must_revalidate,
         };
-        let Some(Cached::Response(hit)) = self.shared.cache.get(&pending.key, Instant::now())
-        else {
+        let found = match &redis {
+            Some(redis) => external::get(redis, &pending.key)
+                .await
+                .and_then(wire::decode)
+                .map(Arc::new),
+            None => match self.shared.cache.get(&pending.key, Instant::now()) {
+                Some(Cached::Response(hit)) => Some(hit),
+                _ => None,
+            },
+        };
+        let Some(hit) = found else {
             self.st.cache_miss = Some(Box::new(pending));
             return Ok(Flow::Next);
         };
@@ -96,6 +111,12 @@ impl Run<'_, '_> {
             body,
             max_age: seconds,
         };
+        if pending.external {
+            if let Some(redis) = &self.shared.redis {
+                external::put(redis, &pending.key, &wire::encode(&item), seconds).await;
+            }
+            return Ok(());
+        }
         let expires = Instant::now() + Duration::from_secs(seconds.into());
         self.shared.cache.put(
             &pending.key,

@@ -1,50 +1,10 @@
-//! Counters behind `rate-limit`, `rate-limit-by-key`, `quota` and `quota-by-key`: one small
-//! trait, [`CounterStore`], so that a store shared by every replica (Redis) can replace the
-//! in-process one, and [`LocalCounters`], the in-process store. It lives with the gateway,
-//! not with a snapshot, so counts survive configuration changes.
+//! [`LocalCounters`]: counts kept in this process, exact and bounded. The only store
+//! without `--redis`, and the fallback while Redis is unavailable.
 
+use super::{Decision, Window};
 use std::collections::HashMap;
-use std::fmt::Debug;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// A counting period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// Length in milliseconds; 0 means the count never renews.
-    pub period_ms: u64,
-    /// Periods are aligned on this instant (Unix ms, `quota-by-key first-period-start`);
-    /// without it a period starts with the first call counted after the previous one ended.
-    pub anchor_ms: Option<u64>,
-}
-
-/// The outcome of [`CounterStore::increment`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    pub allowed: bool,
-    /// The count after this call (unchanged when refused).
-    pub count: u64,
-    /// Until the window renews (`Duration::MAX` for a window that never does).
-    pub reset_in: Duration,
-}
-
-pub type CounterFuture<'a> = Pin<Box<dyn Future<Output = Decision> + Send + 'a>>;
-
-/// Where counts are kept.
-pub trait CounterStore: Send + Sync + Debug {
-    /// Adds `cost` to `key`'s count in its current window unless that would take it above
-    /// `limit` (then nothing is added and the call is refused). A `cost` of 0 only asks
-    /// whether the count is still below `limit`. Atomic per key.
-    fn increment<'a>(
-        &'a self,
-        key: &'a str,
-        window: Window,
-        limit: u64,
-        cost: u64,
-    ) -> CounterFuture<'a>;
-}
 
 /// Slots kept per shard before expired ones are swept out.
 const SWEEP_EVERY: u32 = 1024;
@@ -100,7 +60,14 @@ impl LocalCounters {
         &self.shards[(h as usize) % SHARDS]
     }
 
-    /// The synchronous work of [`CounterStore::increment`] at time `now` (Unix ms).
+    /// [`Counters::increment`](super::Counters::increment) now.
+    #[inline]
+    pub fn increment(&self, key: &str, window: Window, limit: u64, cost: u64) -> Decision {
+        self.increment_at(key, window, limit, cost, (self.clock)())
+    }
+
+    /// Adds `cost` to `key`'s count at time `now` (Unix ms); see
+    /// [`Counters::increment`](super::Counters::increment).
     pub fn increment_at(
         &self,
         key: &str,
@@ -173,19 +140,6 @@ fn window_end(w: Window, now: u64) -> u64 {
             let end = i128::from(anchor) + (since.div_euclid(period) + 1) * period;
             u64::try_from(end).unwrap_or(u64::MAX)
         }
-    }
-}
-
-impl CounterStore for LocalCounters {
-    fn increment<'a>(
-        &'a self,
-        key: &'a str,
-        window: Window,
-        limit: u64,
-        cost: u64,
-    ) -> CounterFuture<'a> {
-        let d = self.increment_at(key, window, limit, cost, (self.clock)());
-        Box::pin(std::future::ready(d))
     }
 }
 
