@@ -237,6 +237,8 @@ fn portico_up_serves_its_management_api_over_https() {
                 &listen.to_string(),
                 "--ops-listen",
                 &ops.to_string(),
+                "--tls-listen",
+                "127.0.0.1:0",
             ])
             .args([
                 "--admin-listen",

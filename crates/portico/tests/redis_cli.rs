@@ -44,6 +44,8 @@ fn start_gateway(config: &std::path::Path, redis: &str) -> (Process, SocketAddr,
             &addr.to_string(),
             "--ops-listen",
             &ops.to_string(),
+            "--tls-listen",
+            "127.0.0.1:0",
         ])
         .args(["--workers", "1", "--access-log", "off"])
         .args(["--redis-key-prefix", "portico-cli-test:"])
@@ -111,6 +113,7 @@ fn a_malformed_redis_url_stops_the_gateway_without_showing_the_password() {
     let out = Command::new(BIN)
         .args(["gateway", "--config", config.to_str().unwrap()])
         .args(["--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"])
+        .args(["--tls-listen", "127.0.0.1:0"])
         .args(["--redis", "http://admin:s3cret@cache.internal:6379"])
         .output()
         .unwrap();
