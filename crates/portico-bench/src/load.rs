@@ -123,11 +123,13 @@ fn parse_h2load(text: &str) -> anyhow::Result<LoadResult> {
             .collect()
     };
     let finished = line("finished in").context("no 'finished in' line")?;
-    let seconds: f64 = finished
+    // `finished in 2.00s, …` or, for runs under a second, `finished in 997.99ms, …`.
+    let duration_us = finished
         .trim_start_matches("finished in ")
-        .split('s')
+        .split(',')
         .next()
-        .and_then(|v| v.trim().parse().ok())
+        .map(|v| to_micros(v.trim()))
+        .filter(|us| *us > 0)
         .context("no duration")?;
     let requests = numbers(line("requests:").context("no 'requests:' line")?);
     let statuses = numbers(line("status codes:").context("no 'status codes:' line")?);
@@ -141,7 +143,7 @@ fn parse_h2load(text: &str) -> anyhow::Result<LoadResult> {
     let get = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(0.0) as u64;
     Ok(LoadResult {
         requests: get(&requests, 3),
-        duration_us: (seconds * 1e6) as u64,
+        duration_us,
         socket_errors: get(&requests, 5) + get(&requests, 6),
         non_2xx: get(&statuses, 1) + get(&statuses, 2) + get(&statuses, 3),
         mean_us,
@@ -184,5 +186,17 @@ time for request:       46us      2.02ms       704us       278us    73.22%
         assert_eq!(r.non_2xx, 0);
         assert_eq!(r.mean_us, 704);
         assert_eq!(to_micros("2.02ms"), 2020);
+    }
+
+    #[test]
+    fn reads_a_sub_second_duration() {
+        let out = "finished in 997.99ms, 21238.00 req/s, 23.31MB/s
+requests: 21238 total, 21270 started, 21238 done, 21238 succeeded, 0 failed, 0 errored, 0 timeout
+status codes: 21238 2xx, 0 3xx, 0 4xx, 0 5xx
+time for request:       91us      4.31ms      1.43ms       699us    66.26%
+";
+        let r = parse_h2load(out).unwrap();
+        assert_eq!(r.duration_us, 997_990);
+        assert_eq!(r.mean_us, 1430);
     }
 }
