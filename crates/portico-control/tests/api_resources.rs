@@ -267,3 +267,54 @@ async fn deleting_an_api_takes_it_out_of_products_and_gateways() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_policy_may_name_only_an_uploaded_certificate_with_its_key() {
+    let api = Api::new().await;
+    api.put("/apis/echo", echo_api()).await;
+    let policy = |id: &str| json!({"value": format!("<policies><inbound><base/><authentication-certificate certificate-id=\"{id}\"/></inbound></policies>")});
+    let missing = api
+        .put("/apis/echo/policies/policy", policy("client"))
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{}", missing.body);
+    assert!(
+        missing
+            .body
+            .to_string()
+            .contains("names no uploaded certificate"),
+        "{}",
+        missing.body
+    );
+
+    let (pem, key) = pem_pair("gateway-client");
+    api.put("/certificates/ca-only", json!({"pem": pem})).await;
+    let keyless = api
+        .put("/apis/echo/policies/policy", policy("ca-only"))
+        .await;
+    assert_eq!(keyless.status, StatusCode::BAD_REQUEST, "{}", keyless.body);
+    assert!(
+        keyless.body.to_string().contains("without a private key"),
+        "{}",
+        keyless.body
+    );
+
+    let up = api
+        .put("/certificates/client", json!({"pem": pem, "key": key}))
+        .await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+    let named = api
+        .put("/apis/echo/policies/policy", policy("client"))
+        .await;
+    assert_eq!(named.status, StatusCode::CREATED, "{}", named.body);
+    // Still named by a policy: the certificate stays.
+    let delete = api.call("DELETE", "/certificates/client", None, &[]).await;
+    assert!(delete.status.is_client_error(), "{}", delete.body);
+    assert!(
+        delete
+            .body
+            .to_string()
+            .contains("names no uploaded certificate"),
+        "{}",
+        delete.body
+    );
+}

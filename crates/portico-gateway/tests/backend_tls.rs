@@ -1,7 +1,8 @@
 //! TLS to backends: a backend behind a private CA is trusted through `tls.caCertificateIds`
 //! (and refused without it), a backend that requires mTLS gets the client certificate of
 //! `credentials.certificateIds`, and a rotated client certificate is used on the next
-//! request without waiting for pooled connections to age out.
+//! request without waiting for pooled connections to age out. The `authentication-certificate`
+//! policy presents a certificate chosen per request, by id or thumbprint, over the backend's.
 
 mod common;
 
@@ -14,12 +15,14 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// An HTTPS backend with `server`'s certificate that requires a client certificate issued
-/// by `clients`, and answers with the SHA-1 thumbprint of the one it got.
-async fn mtls_backend(server: &Issued, clients: &Ca) -> SocketAddr {
+/// by `clients`, and answers with the SHA-1 thumbprint of the one it got. Counts the
+/// handshakes it completes.
+async fn mtls_backend(server: &Issued, clients: &Ca) -> (SocketAddr, Arc<AtomicUsize>) {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(clients.der()).unwrap();
@@ -43,16 +46,20 @@ async fn mtls_backend(server: &Issued, clients: &Ca) -> SocketAddr {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let counted = handshakes.clone();
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
             let acceptor = acceptor.clone();
+            let counted = counted.clone();
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
+                counted.fetch_add(1, Ordering::SeqCst);
                 let client = tls
                     .get_ref()
                     .1
@@ -72,16 +79,26 @@ async fn mtls_backend(server: &Issued, clients: &Ca) -> SocketAddr {
             });
         }
     });
-    addr
+    (addr, handshakes)
 }
 
 fn document(backend: SocketAddr, certificates: Value, backend_extra: Value) -> Value {
+    with_policy(backend, certificates, backend_extra, None)
+}
+
+fn with_policy(
+    backend: SocketAddr,
+    certificates: Value,
+    backend_extra: Value,
+    policy: Option<&str>,
+) -> Value {
     let mut b = json!({"id": "secure", "url": format!("https://{backend}")});
     b.as_object_mut()
         .unwrap()
         .extend(backend_extra.as_object().unwrap().clone());
     json!({
         "apis": [{"id": "api", "path": "api", "backendId": "secure", "subscriptionRequired": false,
+                  "policy": policy,
                   "operations": [{"id": "get", "method": "GET", "urlTemplate": "/*"}]}],
         "backends": [b],
         "certificates": certificates,
@@ -93,7 +110,7 @@ async fn a_private_ca_is_trusted_when_named_and_the_client_certificate_is_presen
     let server_ca = Ca::new("Backend Server CA");
     let client_ca = Ca::new("Backend Client CA");
     let server = server_ca.issue(&["127.0.0.1"]);
-    let backend = mtls_backend(&server, &client_ca).await;
+    let (backend, _) = mtls_backend(&server, &client_ca).await;
     let (first, second) = (
         client_ca.issue(&["gateway-1"]),
         client_ca.issue(&["gateway-1"]),
@@ -162,4 +179,54 @@ fn a_client_certificate_without_its_key_or_an_unknown_id_is_refused() {
         "{errors}"
     );
     assert!(errors.contains("has no private key"), "{errors}");
+}
+
+#[tokio::test]
+async fn authentication_certificate_presents_the_certificate_it_names_per_request() {
+    let server_ca = Ca::new("Backend Server CA");
+    let client_ca = Ca::new("Backend Client CA");
+    let server = server_ca.issue(&["127.0.0.1"]);
+    let (backend, handshakes) = mtls_backend(&server, &client_ca).await;
+    let (by_id, by_thumbprint, backends_own) = (
+        client_ca.issue(&["by-id"]),
+        client_ca.issue(&["by-thumbprint"]),
+        client_ca.issue(&["backend-credentials"]),
+    );
+    let certificates = json!([
+        {"id": "server-ca", "pem": server_ca.pem()},
+        by_id.entry("client"),
+        by_thumbprint.entry("other"),
+        backends_own.entry("backend-own"),
+    ]);
+    // The header picks the certificate; the policy's choice wins over the backend's own.
+    let policy = format!(
+        r#"<policies><inbound><base/><choose>
+             <when condition="@(context.Request.Headers.ContainsKey(&quot;x-alt&quot;))">
+               <authentication-certificate thumbprint="{}"/>
+             </when>
+             <otherwise><authentication-certificate certificate-id="client"/></otherwise>
+           </choose></inbound><backend><base/></backend><outbound><base/></outbound><on-error><base/></on-error></policies>"#,
+        by_thumbprint.thumbprint.to_ascii_lowercase()
+    );
+    let settings = json!({"tls": {"caCertificateIds": ["server-ca"]},
+                          "credentials": {"certificateIds": ["backend-own"]}});
+    let gw = TestGateway::unconfigured(common::options(), ListenerLimits::default()).await;
+    gw.gateway
+        .apply(&snapshot_of(
+            &with_policy(backend, certificates, settings, Some(&policy)),
+            1,
+        ))
+        .unwrap();
+    // Alternating proves each request gets its own certificate even with warm connections
+    // made with the other one in the pool.
+    for _ in 0..3 {
+        let a = get(&gw.url("/api/x"), &[]).await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        assert_eq!(a.json()["client"], by_id.thumbprint.as_str());
+        let b = get(&gw.url("/api/x"), &[("x-alt", "1")]).await;
+        assert_eq!(b.status, 200, "{:?}", b.body);
+        assert_eq!(b.json()["client"], by_thumbprint.thumbprint.as_str());
+    }
+    // One kept-alive connection per certificate, not one per request.
+    assert_eq!(handshakes.load(Ordering::SeqCst), 2);
 }

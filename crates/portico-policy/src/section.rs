@@ -61,7 +61,8 @@ fn allowed(policy: &Policy) -> &'static [Section] {
         | Policy::IpFilter(_)
         | Policy::Cors(_)
         | Policy::AuthenticationBasic(_)
-        | Policy::AuthenticationManagedIdentity(_) => &[Inbound],
+        | Policy::AuthenticationManagedIdentity(_)
+        | Policy::AuthenticationCertificate(_) => &[Inbound],
         Policy::ValidateJwt(_) | Policy::CacheLookup(_) | Policy::ValidateClientCertificate(_) => {
             &[Inbound]
         }

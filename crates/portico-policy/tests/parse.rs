@@ -241,3 +241,56 @@ fn liquid_bodies_compile_and_their_errors_point_into_the_document() {
     );
     assert!(first.message.contains("`Upcase`"), "{first}");
 }
+
+#[test]
+fn authentication_certificate_names_one_uploaded_certificate() {
+    use portico_policy::policies::CertificateRef;
+    let doc = PolicyDocument::parse(
+        r#"<policies><inbound>
+             <authentication-certificate certificate-id="client" />
+             <authentication-certificate thumbprint="ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12" />
+           </inbound></policies>"#,
+    )
+    .unwrap();
+    let refs: Vec<_> = doc
+        .section(Section::Inbound)
+        .unwrap()
+        .iter()
+        .map(|n| match &n.policy {
+            Policy::AuthenticationCertificate(a) => a.certificate.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            CertificateRef::Id("client".into()),
+            CertificateRef::Thumbprint("AB12CD34EF56AB12CD34EF56AB12CD34EF56AB12".into())
+        ]
+    );
+
+    let refused = |policy: &str| {
+        messages(&format!("<policies><inbound>{policy}</inbound></policies>")).join("\n")
+    };
+    let e = refused(r#"<authentication-certificate body="@(new byte[0])" password="x" />"#);
+    assert!(
+        e.contains("the body attribute is not supported") && e.contains("certificate-id"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("needs certificate-id"),
+        "one complaint is enough: {e}"
+    );
+    let e = refused(
+        r#"<authentication-certificate certificate-id="a" thumbprint="ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12" />"#,
+    );
+    assert!(e.contains("not both"), "{e}");
+    let e = refused(r#"<authentication-certificate thumbprint="not-hex" />"#);
+    assert!(e.contains("40 hex digits"), "{e}");
+    let e = refused(r#"<authentication-certificate certificate-id="@(&quot;a&quot;)" />"#);
+    assert!(e.contains("fixed value, not an expression"), "{e}");
+    let e = refused("<authentication-certificate />");
+    assert!(e.contains("needs certificate-id or thumbprint"), "{e}");
+    let e = messages(r#"<policies><outbound><authentication-certificate certificate-id="a" /></outbound></policies>"#).join("\n");
+    assert!(e.contains("<inbound>"), "{e}");
+}

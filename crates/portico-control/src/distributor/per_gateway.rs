@@ -14,7 +14,8 @@
 //!   (values may nest), transitively;
 //! - **certificates** of `G`'s hostname configurations and certificate authorities, those
 //!   kept backends trust or present (`tls.caCertificateIds`, `credentials.certificateIds`),
-//!   and any quoted in a kept policy;
+//!   and any quoted in a kept policy, by id or (for `authentication-certificate
+//!   thumbprint="…"`) by SHA-1 thumbprint;
 //! - the global **policy**, and `G`'s own **gateway** entry without its signing keys (the
 //!   gateway never needs the keys that sign its own tokens).
 //!
@@ -126,11 +127,18 @@ fn for_gateway(doc: &Document, id: &str) -> Option<Document> {
                 b.tls.ca_certificate_ids.iter().chain(client)
             })),
     );
+    // Reading a certificate for its thumbprint costs (a PFX's key derivation), so only
+    // documents whose policies name certificates by thumbprint pay it.
+    let by_thumbprint = text.contains("thumbprint=");
     out.certificates = doc
         .certificates
         .iter()
         .filter(|c| {
-            cert_ids.contains(&c.id.to_ascii_lowercase()) || Needle::Quoted(&c.id).found_in(&text)
+            cert_ids.contains(&c.id.to_ascii_lowercase())
+                || Needle::Quoted(&c.id).found_in(&text)
+                || by_thumbprint
+                    && c.parse()
+                        .is_ok_and(|p| Needle::Quoted(&p.info.thumbprint).found_in(&text))
         })
         .cloned()
         .collect();

@@ -169,3 +169,27 @@ fn ids_that_are_common_words_are_not_references() {
     assert!(!names.contains(&"stock".to_owned()), "{names:?}");
     assert_eq!(names, ["stock-secret", "nested"]);
 }
+
+#[test]
+fn a_certificate_named_by_thumbprint_goes_only_to_gateways_whose_policies_name_it() {
+    let mut doc = document();
+    let (pem, key) = pem_pair();
+    let mut client = doc.certificates[0].clone();
+    client.id = "backend-client".into();
+    client.pem = Some(pem);
+    client.key = Some(portico_model::Secret::new(key));
+    let thumbprint = client.parse().unwrap().info.thumbprint.to_ascii_lowercase();
+    doc.certificates.push(client);
+    let hr = doc.apis.iter_mut().find(|a| a.id == "hr").unwrap();
+    hr.policy = Some(format!(
+        "<policies><inbound><base/><authentication-certificate thumbprint=\"{thumbprint}\"/></inbound><backend><base/></backend><outbound><base/></outbound><on-error><base/></on-error></policies>"
+    ));
+    doc.validate().unwrap();
+    let office = cut(&doc, "office");
+    assert_eq!(
+        ids(&office.certificates, |c| &c.id),
+        ["other-tls", "backend-client"]
+    );
+    let edge = cut(&doc, "edge");
+    assert_eq!(ids(&edge.certificates, |c| &c.id), ["edge-tls", "edge-ca"]);
+}

@@ -6,10 +6,12 @@
 use super::info::{ApiInfo, OperationInfo, SnapshotInfo};
 use super::plan::{self, Backends, Plan};
 use crate::proxy::pool::Upstreams;
+use crate::proxy::tls::ClientIdentity;
 use crate::runtime::{BackendTarget, TlsVerification};
 use portico_model::template::UrlTemplate;
 use portico_model::Document;
 use portico_policy::compose::{ResolvedDocument, Scope};
+use portico_policy::policies::CertificateRef;
 use portico_policy::{
     compose, Fragment, Fragments, NamedValue, NamedValues, PolicyDocument, PolicyErrors, Scopes,
 };
@@ -179,12 +181,8 @@ impl Backends for Lookup<'_> {
     }
 
     fn certificate(&self, id: &str) -> Result<CertificateDer<'static>, String> {
-        let certificate = self
-            .certificates
-            .iter()
-            .find(|c| c.id.eq_ignore_ascii_case(id))
-            .ok_or_else(|| format!("no certificate has the id `{id}`"))?;
-        let parsed = certificate
+        let parsed = self
+            .by_certificate_id(id)?
             .parse()
             .map_err(|e| format!("certificate `{id}`: {e}"))?;
         parsed
@@ -192,5 +190,35 @@ impl Backends for Lookup<'_> {
             .into_iter()
             .next()
             .ok_or_else(|| format!("certificate `{id}` holds no certificate"))
+    }
+
+    fn client_identity(&self, r: &CertificateRef) -> Result<ClientIdentity, String> {
+        let certificate = match r {
+            CertificateRef::Id(id) => self.by_certificate_id(id)?,
+            // Thumbprints are only known once a certificate is read, so each is read until
+            // one with a key matches; this runs once per snapshot, not per request.
+            CertificateRef::Thumbprint(t) => self
+                .certificates
+                .iter()
+                .find(|c| {
+                    c.parse().is_ok_and(|p| {
+                        p.key.is_some() && p.info.thumbprint.eq_ignore_ascii_case(t)
+                    })
+                })
+                .ok_or_else(|| {
+                    format!("no certificate with a private key on this gateway has the thumbprint {t}: upload it, and name it in the policy so the control plane sends it")
+                })?,
+        };
+        ClientIdentity::from_certificate(certificate)
+            .map_err(|e| format!("certificate `{}`: {e}", certificate.id))
+    }
+}
+
+impl Lookup<'_> {
+    fn by_certificate_id(&self, id: &str) -> Result<&portico_model::Certificate, String> {
+        self.certificates
+            .iter()
+            .find(|c| c.id.eq_ignore_ascii_case(id))
+            .ok_or_else(|| format!("no certificate has the id `{id}`"))
     }
 }

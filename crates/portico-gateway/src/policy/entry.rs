@@ -101,6 +101,7 @@ pub async fn run(
         cache_miss: None,
         after: None,
         upgrade,
+        backend_certificate: None,
     };
     let run = Run {
         st,

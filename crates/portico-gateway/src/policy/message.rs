@@ -42,6 +42,7 @@ impl Run<'_, '_> {
                 let value = eval::value(&v.value, &mut self.cx())?;
                 self.st.set_variable(&v.name, value);
             }
+            Action::AuthenticationCertificate(c) => self.st.backend_certificate = Some(c.clone()),
             Action::SetHeader(h) => {
                 let (name, values) = self.header_args(h)?;
                 let target = if to_response(section) {

@@ -9,10 +9,12 @@
 //! [`message`], [`routing`] and [`observe`] (what each policy does), [`headers`] and
 //! [`query`] (exists-action rules), [`body`] (buffering with a cap), [`eval`] (templates and
 //! typed attributes), [`failure`] (runtime errors and `context.LastError`), [`identity`]
-//! (managed-identity tokens), [`client_cert`] (`validate-client-certificate`).
+//! (managed-identity tokens), [`client_cert`] (`validate-client-certificate`), [`backend_certificate`]
+//! (`authentication-certificate`).
 
 mod access;
 mod after;
+pub mod backend_certificate;
 mod blocks;
 pub mod body;
 pub mod cache;

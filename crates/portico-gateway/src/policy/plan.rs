@@ -3,10 +3,11 @@
 //! executor buffers it first, and only then), and with `set-backend-service` targets given
 //! as literals already resolved to backends. Nothing here runs a request.
 
+use crate::proxy::tls::ClientIdentity;
 use crate::runtime::BackendTarget;
 use portico_policy::policies::{
     AuthenticationManagedIdentity, CacheLookup, CacheLookupValue, CacheRemoveValue, CacheStore,
-    CacheStoreValue, CallRequest, SendRequest,
+    CacheStoreValue, CallRequest, CertificateRef, SendRequest,
 }; // call, cache and JWT policies
 use portico_policy::policies::{
     EmitMetric, FindAndReplace, ForwardRequest, MockResponse, ReturnResponse, RewriteUri, SetBody,
@@ -102,6 +103,7 @@ pub enum Action {
     CacheStore(CacheStore),
     ManagedIdentity(AuthenticationManagedIdentity),
     ValidateClientCertificate(Arc<super::client_cert::ClientCertificateCheck>),
+    AuthenticationCertificate(Arc<super::backend_certificate::BackendCertificate>),
 }
 
 /// A `set-backend-service` target.
@@ -116,12 +118,14 @@ pub enum BackendChoice {
 }
 
 /// Resolves literal `set-backend-service` targets (and the certificates
-/// `validate-client-certificate` names) while lowering.
+/// `validate-client-certificate` and `authentication-certificate` name) while lowering.
 pub trait Backends {
     fn by_url(&self, url: &str) -> Result<Arc<BackendTarget>, String>;
     fn by_id(&self, id: &str) -> Result<Arc<BackendTarget>, String>;
     /// The leaf of the snapshot's certificate `id`.
     fn certificate(&self, id: &str) -> Result<CertificateDer<'static>, String>;
+    /// The snapshot's certificate `r` names, with its private key, ready to present.
+    fn client_identity(&self, r: &CertificateRef) -> Result<ClientIdentity, String>;
 }
 
 /// Lowers a composed pipeline; `None` when every section is empty (the route then takes the
@@ -257,6 +261,11 @@ fn lower_node(
         Policy::ValidateClientCertificate(v) => Action::ValidateClientCertificate(Arc::new(
             super::client_cert::ClientCertificateCheck::new(v, |id| backends.certificate(id))
                 .map_err(at)?,
+        )),
+        Policy::AuthenticationCertificate(a) => Action::AuthenticationCertificate(Arc::new(
+            super::backend_certificate::BackendCertificate::new(
+                backends.client_identity(&a.certificate).map_err(at)?,
+            ),
         )),
         p @ (Policy::RateLimit(_)
         | Policy::RateLimitByKey(_)
@@ -396,7 +405,8 @@ fn own_exprs<'p>(p: &'p Policy, out: &mut Vec<&'p Expr>) {
         Policy::Base
         | Policy::IncludeFragment(_)
         | Policy::MockResponse(_)
-        | Policy::ValidateClientCertificate(_) => {}
+        | Policy::ValidateClientCertificate(_)
+        | Policy::AuthenticationCertificate(_) => {}
         Policy::RateLimit(_)
         | Policy::RateLimitByKey(_)
         | Policy::Quota(_)

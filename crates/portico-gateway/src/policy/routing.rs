@@ -125,6 +125,13 @@ impl Run<'_, '_> {
             .pick(std::time::Instant::now())
             .map_err(Failure::backend)?
             .clone();
+        if let Some(certificate) = &self.st.backend_certificate {
+            target = certificate
+                .apply(&target, &self.shared.upstreams)
+                .map_err(|e| {
+                    Failure::policy("InvalidValue", format!("authentication-certificate: {e}"))
+                })?;
+        }
         let mut path = backend_path(&target, &self.st.path, self.st.query.as_deref())
             .map_err(Failure::backend)?;
         // A buffered body stays for redirects and for policies that read it afterwards.

@@ -114,6 +114,8 @@ pub struct RequestState {
     pub after: Option<Box<super::after::After>>,
     /// The client's side of a protocol switch, when it asked for one.
     pub upgrade: Option<OnUpgrade>,
+    /// The certificate `authentication-certificate` chose for the backend's handshake.
+    pub backend_certificate: Option<Arc<super::backend_certificate::BackendCertificate>>,
 }
 
 impl RequestState {

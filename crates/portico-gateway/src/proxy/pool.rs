@@ -114,6 +114,7 @@ impl Upstreams {
         let target =
             ConnectTarget::new(authority.host(), port, tls, self.settings.connect_timeout)?;
         let endpoint = Arc::new(Endpoint {
+            tls_settings: key.tls.clone(),
             scheme: scheme.clone(),
             authority: authority.clone(),
             target,
@@ -130,6 +131,9 @@ impl Upstreams {
 /// One backend address and its pooled connections.
 #[derive(Debug)]
 pub struct Endpoint {
+    /// What the endpoint verifies and presents (for deriving the same endpoint with another
+    /// client certificate).
+    tls_settings: BackendTlsSettings,
     scheme: Scheme,
     authority: Authority,
     target: ConnectTarget,
@@ -196,6 +200,11 @@ impl Endpoint {
     /// `http` or `https`.
     pub fn scheme(&self) -> &Scheme {
         &self.scheme
+    }
+
+    /// The TLS settings this endpoint was made with (ignored for `http`).
+    pub fn tls_settings(&self) -> &BackendTlsSettings {
+        &self.tls_settings
     }
 
     /// Sends a request whose URI is set here from `path`: origin-form for HTTP/1.1, absolute

@@ -277,4 +277,38 @@ gateways:
         let errs = errors(&doc).join("\n");
         assert!(!errs.contains("c2VjcmV0"), "{errs}");
     }
+
+    #[test]
+    fn authentication_certificate_must_name_a_certificate_with_its_key() {
+        let mut doc = document(
+            r#"
+apis:
+  - id: a
+    serviceUrl: "https://x"
+    policy: "<policies><inbound><authentication-certificate certificate-id=\"client\"/><authentication-certificate certificate-id=\"ca\"/><authentication-certificate certificate-id=\"gone\"/></inbound></policies>"
+products:
+  - { id: p, apis: [a], policy: "<policies><inbound><include-fragment fragment-id=\"f\"/></inbound></policies>" }
+policyFragments:
+  - { id: f, value: "<fragment>\n<authentication-certificate thumbprint=\"0000000000000000000000000000000000000000\"/></fragment>" }
+certificates:
+  - { id: client, pemFile: tls.pem, keyFile: tls.key }
+  - { id: ca, pemFile: tls.pem }
+"#,
+        );
+        assert_eq!(
+            errors(&doc),
+            [
+                "line 1, column 73: apis[0].policy: <authentication-certificate> in API scope: certificate-id `ca` names a certificate without a private key, which cannot authenticate the gateway: upload it with its key",
+                "line 1, column 122: apis[0].policy: <authentication-certificate> in API scope: certificate-id `gone` names no uploaded certificate: upload it first",
+                "line 2, column 1: policyFragments[0].value: <authentication-certificate> in fragment `f`: thumbprint 0000000000000000000000000000000000000000 names no uploaded certificate: upload it first",
+            ]
+        );
+        // Named by its thumbprint, the keyed certificate is accepted.
+        let thumbprint = doc.certificates[0].parse().unwrap().info.thumbprint;
+        doc.policy_fragments[0].value = format!(
+            "<fragment><authentication-certificate thumbprint=\"{thumbprint}\"/></fragment>"
+        );
+        doc.apis[0].policy = None;
+        assert_eq!(errors(&doc), Vec::<String>::new());
+    }
 }

@@ -49,8 +49,9 @@ impl Document {
         let product_ids = v.products(&self.products, &api_ids);
         v.subscriptions(&self.subscriptions, &api_ids, &product_ids);
         v.named_values(&self.named_values);
-        v.policies(self);
+        let policy_certificates = v.policies(self);
         let certificates = v.certificates(&self.certificates);
+        v.policy_certificates(&policy_certificates, &self.certificates, &certificates);
         v.backend_certificates(&self.backends, &certificates);
         v.gateways(&self.gateways, &api_ids, &certificates);
         if v.errors.is_empty() {

@@ -2,16 +2,32 @@
 //! compiled with `portico-policy` exactly as the gateway compiles them: named values
 //! substituted, fragments expanded, every policy checked against its section, every expression
 //! compiled. Errors carry the line and column inside the policy text and the policy's field
-//! path; secret named values never appear in them.
+//! path; secret named values never appear in them. The certificates `authentication-certificate`
+//! names are collected here and checked once the certificates have been read.
 
 use super::Validator;
+use crate::certificates::Certificate;
 use crate::document::Document;
 use crate::errors::ConfigError;
-use portico_policy::{ErrorSite, NamedValue, NamedValues, PolicyError, PolicySet, Scope, Source};
-use std::collections::HashSet;
+use portico_policy::policies::CertificateRef;
+use portico_policy::{
+    ErrorSite, NamedValue, NamedValues, Policy, PolicyError, PolicyNode, PolicySet, Position,
+    Scope, Section, Source,
+};
+use std::collections::{HashMap, HashSet};
+
+/// A certificate a policy names for backend mTLS, and where (`origin` is the fragment or
+/// scope the element was written in).
+pub(super) struct CertificateUse {
+    path: String,
+    origin: String,
+    position: Position,
+    reference: CertificateRef,
+}
 
 impl Validator {
-    pub(super) fn policies(&mut self, doc: &Document) {
+    /// Checks every policy; returns the certificates they name, for [`Self::policy_certificates`].
+    pub(super) fn policies(&mut self, doc: &Document) -> Vec<CertificateUse> {
         let mut ids = HashSet::new();
         let mut fragments = Vec::new();
         for (i, f) in doc.policy_fragments.iter().enumerate() {
@@ -52,21 +68,76 @@ impl Validator {
                 });
             }
         }
-        if let Err(errors) = PolicySet::compile(&named_values(doc), &fragments, &sources) {
-            for (site, error) in errors {
-                let path = match site {
-                    ErrorSite::Document(path) => path,
-                    ErrorSite::Fragment(id) => doc
-                        .policy_fragments
-                        .iter()
-                        .position(|f| f.id == id)
-                        .map_or_else(
-                            || "policyFragments".to_owned(),
-                            |i| format!("policyFragments[{i}].value"),
-                        ),
-                };
-                self.errors.push(located(path, error));
+        match PolicySet::compile(&named_values(doc), &fragments, &sources) {
+            Ok(set) => certificate_uses(doc, &set),
+            Err(errors) => {
+                self.compile_errors(doc, errors);
+                Vec::new()
             }
+        }
+    }
+
+    fn compile_errors(&mut self, doc: &Document, errors: Vec<(ErrorSite<String>, PolicyError)>) {
+        for (site, error) in errors {
+            let path = match site {
+                ErrorSite::Document(path) => path,
+                ErrorSite::Fragment(id) => fragment_path(doc, &id),
+            };
+            self.errors.push(located(path, error));
+        }
+    }
+
+    /// Each certificate `authentication-certificate` names must exist and hold its private key:
+    /// caught here, a bad reference is refused when written instead of stalling every gateway
+    /// that receives it. `keyed` is [`Self::certificates`]'s verdict (id → has a key).
+    pub(super) fn policy_certificates(
+        &mut self,
+        uses: &[CertificateUse],
+        certificates: &[Certificate],
+        keyed: &HashMap<String, bool>,
+    ) {
+        // Thumbprints are only known once certificates are read; read them only when needed.
+        // Several certificates may share one (a CA uploaded with and without its key): the
+        // gateway presents one with a key, so that is the one that counts.
+        let mut thumbprints: HashMap<String, String> = HashMap::new();
+        if uses
+            .iter()
+            .any(|u| matches!(u.reference, CertificateRef::Thumbprint(_)))
+        {
+            for c in certificates {
+                let Ok(parsed) = c.parse() else { continue };
+                let id = c.id.to_ascii_lowercase();
+                if parsed.key.is_some() || !thumbprints.contains_key(&parsed.info.thumbprint) {
+                    thumbprints.insert(parsed.info.thumbprint, id);
+                }
+            }
+        }
+        for u in uses {
+            let (named, id) = match &u.reference {
+                CertificateRef::Id(id) => (
+                    format!("certificate-id `{id}`"),
+                    Some(id.to_ascii_lowercase()),
+                ),
+                CertificateRef::Thumbprint(t) => {
+                    (format!("thumbprint {t}"), thumbprints.get(t).cloned())
+                }
+            };
+            let problem = match id.as_ref().map(|id| keyed.get(id)) {
+                None | Some(None) => "names no uploaded certificate: upload it first",
+                Some(Some(false)) => "names a certificate without a private key, which cannot authenticate the gateway: upload it with its key",
+                Some(Some(true)) => continue,
+            };
+            self.errors.push(ConfigError {
+                line: Some(u.position.line as usize),
+                column: Some(u.position.column as usize),
+                ..ConfigError::at(
+                    u.path.clone(),
+                    format!(
+                        "<authentication-certificate> in {}: {named} {problem}",
+                        u.origin
+                    ),
+                )
+            });
         }
     }
 
@@ -84,6 +155,66 @@ impl Validator {
             );
         }
     }
+}
+
+/// Every `authentication-certificate` in `set`; a fragment included in several places counts
+/// once.
+fn certificate_uses(doc: &Document, set: &PolicySet<String>) -> Vec<CertificateUse> {
+    type Seen = HashSet<(String, u32, u32)>;
+    fn walk(
+        doc: &Document,
+        nodes: &[PolicyNode],
+        path: &str,
+        seen: &mut Seen,
+        out: &mut Vec<CertificateUse>,
+    ) {
+        for node in nodes {
+            if let Policy::AuthenticationCertificate(a) = &node.policy {
+                let origin = node.origin.as_deref().unwrap_or("policy").to_owned();
+                // The position is inside the text the element was written in.
+                let path = match origin
+                    .strip_prefix("fragment `")
+                    .and_then(|o| o.strip_suffix('`'))
+                {
+                    Some(id) => fragment_path(doc, id),
+                    None => path.to_owned(),
+                };
+                if seen.insert((origin.clone(), node.position.line, node.position.column)) {
+                    out.push(CertificateUse {
+                        path,
+                        origin,
+                        position: node.position,
+                        reference: a.certificate.clone(),
+                    });
+                }
+            }
+            for branch in node.policy.children() {
+                walk(doc, branch, path, seen, out);
+            }
+        }
+    }
+    let mut keys: Vec<&String> = set.documents.keys().collect();
+    keys.sort();
+    let (mut seen, mut out) = (HashSet::new(), Vec::new());
+    for key in keys {
+        for section in Section::ALL {
+            if let Some(nodes) = set.documents[key].section(section) {
+                walk(doc, nodes, key, &mut seen, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Where fragment `id`'s text is, for errors inside it.
+fn fragment_path(doc: &Document, id: &str) -> String {
+    doc.policy_fragments
+        .iter()
+        .position(|f| f.id == id)
+        .map_or_else(
+            || "policyFragments".to_owned(),
+            |i| format!("policyFragments[{i}].value"),
+        )
 }
 
 /// The document's named values as policies see them.

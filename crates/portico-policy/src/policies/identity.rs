@@ -1,6 +1,7 @@
-//! `<authentication-managed-identity>`: the gateway obtains an access token for `resource`
-//! from the platform's managed-identity endpoint and sends it to the backend as
-//! `Authorization: Bearer …` (or keeps it in a variable).
+//! How the gateway proves who it is to a backend: `<authentication-managed-identity>` (an
+//! access token for `resource` from the platform's managed-identity endpoint, sent as
+//! `Authorization: Bearer …` or kept in a variable) and `<authentication-certificate>` (a
+//! client certificate presented in the backend's TLS handshake).
 
 use super::Policy;
 use crate::template::{Param, Template};
@@ -57,5 +58,60 @@ pub(super) fn authentication_managed_identity(el: &El<'_, '_>) -> Option<Policy>
             output_token_variable_name: variable,
             ignore_error,
         },
+    ))
+}
+
+/// Which uploaded certificate `<authentication-certificate>` presents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateRef {
+    /// `certificate-id`: the certificate resource's id.
+    Id(String),
+    /// `thumbprint`: the SHA-1 thumbprint of an uploaded certificate (hex, any case).
+    Thumbprint(String),
+}
+
+/// `<authentication-certificate>`: present this client certificate to the backend.
+#[derive(Debug, Clone)]
+pub struct AuthenticationCertificate {
+    pub certificate: CertificateRef,
+}
+
+pub(super) fn authentication_certificate(el: &El<'_, '_>) -> Option<Policy> {
+    let before = el.cx.error_count();
+    let mut a = el.attrs();
+    // Fixed values only: the control plane reads them to send the certificate (and only that
+    // one) to the gateways whose policies name it, and the gateway loads the key once per
+    // configuration rather than per request.
+    let id = a.literal("certificate-id", false);
+    let thumbprint = a.literal("thumbprint", false);
+    a.refuse(
+        &["body", "password"],
+        ": upload the certificate (PFX or PEM with its key) and name it with certificate-id",
+    );
+    a.finish();
+    el.expect_empty();
+    let certificate = match (id, thumbprint) {
+        (Some(id), None) => CertificateRef::Id(id),
+        (None, Some(t)) => {
+            let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+            if t.len() != 40 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
+                el.error("thumbprint must be a certificate's SHA-1 thumbprint: 40 hex digits");
+                return None;
+            }
+            CertificateRef::Thumbprint(t.to_ascii_uppercase())
+        }
+        (Some(_), Some(_)) => {
+            el.error("set certificate-id or thumbprint, not both");
+            return None;
+        }
+        (None, None) => {
+            if el.cx.error_count() == before {
+                el.error("needs certificate-id or thumbprint naming an uploaded certificate");
+            }
+            return None;
+        }
+    };
+    Some(Policy::AuthenticationCertificate(
+        AuthenticationCertificate { certificate },
     ))
 }

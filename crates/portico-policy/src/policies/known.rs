@@ -5,7 +5,6 @@ const NOT_YET: &[&str] = &[
     // Authentication and authorization.
     "validate-azure-ad-token",
     "validate-odata-request",
-    "authentication-certificate",
     "get-authorization-context",
     // Content validation.
     "validate-content",

@@ -30,7 +30,7 @@ pub use calls::{CallRequest, SendMode, SendRequest};
 pub use client_cert::{CertificateIdentity, ValidateClientCertificate};
 pub use distinguished_name::{attribute_type_of_oid, DistinguishedName};
 pub use flow::{Choose, IncludeFragment, ReturnResponse, When};
-pub use identity::AuthenticationManagedIdentity;
+pub use identity::{AuthenticationCertificate, AuthenticationManagedIdentity, CertificateRef};
 pub use jwt::{RequiredClaim, SigningKey, TokenSource, ValidateJwt};
 pub use limits::{
     KeyedLimit, Limit, LimitConcurrency, LimitOutputs, Quota, RateLimit, ScopedLimit,
@@ -99,6 +99,7 @@ pub enum Policy {
     CacheLookup(CacheLookup),
     CacheStore(CacheStore),
     AuthenticationManagedIdentity(AuthenticationManagedIdentity),
+    AuthenticationCertificate(AuthenticationCertificate),
     ValidateClientCertificate(Box<ValidateClientCertificate>),
 }
 
@@ -143,6 +144,7 @@ impl Policy {
             Policy::CacheLookup(_) => "cache-lookup",
             Policy::CacheStore(_) => "cache-store",
             Policy::AuthenticationManagedIdentity(_) => "authentication-managed-identity",
+            Policy::AuthenticationCertificate(_) => "authentication-certificate",
             Policy::ValidateClientCertificate(_) => "validate-client-certificate",
         }
     }
@@ -228,6 +230,7 @@ fn parse_policy(el: &El<'_, '_>, base_ok: bool) -> Option<Policy> {
         "cache-store" => cache::cache_store(el),
         "validate-jwt" => jwt::validate_jwt(el),
         "authentication-managed-identity" => identity::authentication_managed_identity(el),
+        "authentication-certificate" => identity::authentication_certificate(el),
         "validate-client-certificate" => client_cert::validate_client_certificate(el),
         name if known::is_apim_policy(name) => {
             el.error(format!(
