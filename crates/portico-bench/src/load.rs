@@ -2,10 +2,10 @@
 //! knows (requests, errors, mean and percentile latencies including p99.9) as one JSON line,
 //! and h2load (HTTP/2 with prior knowledge), which reports only a mean latency.
 
+use crate::process::pinned;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 const REPORT_LUA: &str = r#"
@@ -48,17 +48,6 @@ pub struct Load<'a> {
     pub cores: Option<&'a str>,
     /// HTTP/2 with prior knowledge (h2load) instead of HTTP/1.1 (wrk).
     pub http2: bool,
-}
-
-fn pinned(program: &str, cores: Option<&str>) -> Command {
-    match cores {
-        Some(c) => {
-            let mut cmd = Command::new("taskset");
-            cmd.args(["-c", c, program]);
-            cmd
-        }
-        None => Command::new(program),
-    }
 }
 
 /// Runs the load and returns its figures.

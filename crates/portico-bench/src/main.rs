@@ -5,15 +5,24 @@
 //! to the last core); nginx as a reverse proxy and Portico with the same number of workers
 //! (pinned to the first core) take turns under wrk, round after round (direct, nginx,
 //! Portico, direct, …) so drift in the machine's speed hits all three alike.
+//!
+//! After the proxy scenarios come the hybrid ones, which drive a control plane: how fast a
+//! change reaches 1, 10 and 20 gateways, and certificate rotation under HTTPS load.
 
+mod certs;
+mod control_plane;
+mod http;
 mod load;
 mod machine;
 mod nginx;
 mod portico;
 mod process;
+mod propagation;
 mod report;
+mod rotation;
 mod scale;
 mod scenarios;
+mod stats;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
@@ -81,7 +90,7 @@ fn main() -> anyhow::Result<()> {
     };
     let scratch = tempfile::tempdir()?;
     let ctx = Ctx {
-        tls: nginx::TlsFiles::generate(scratch.path())?,
+        tls: certs::TlsFiles::generate(scratch.path())?,
         dir: scratch.path().to_owned(),
         proxy_cores: proxy_cores.as_deref(),
         load_cores: load_cores.as_deref(),
@@ -98,13 +107,10 @@ fn main() -> anyhow::Result<()> {
     let _backend = nginx::start_backend(&ctx.dir, backend_addrs, &ctx.tls, ctx.load_cores)?;
     let backend = backend_addrs.http.to_string();
 
+    let wanted = |name: &str| args.only.as_deref().is_none_or(|o| name.contains(o));
     let mut results = Vec::new();
     for scenario in scenarios::all(&backend) {
-        if args
-            .only
-            .as_deref()
-            .is_some_and(|o| !scenario.name.contains(o))
-        {
+        if !wanted(scenario.name) {
             continue;
         }
         eprintln!(
@@ -119,12 +125,39 @@ fn main() -> anyhow::Result<()> {
     } else {
         (10_000, 100_000)
     };
-    let run_scale = args.only.as_deref().is_none_or(|o| "scale".contains(o));
+    let run_scale = wanted("scale");
     let apply = run_scale
         .then(|| scale::measure_apply(apis, subs))
         .transpose()?;
     let scale_serving = run_scale
         .then(|| serve_at_scale(&ctx, &backend, apis, subs))
+        .transpose()?;
+
+    let (fleets, changes): (&[usize], usize) = if smoke {
+        (&[1, 2], 5)
+    } else {
+        (&[1, 10, 20], 100)
+    };
+    let propagation = if wanted("propagation") {
+        eprintln!("propagation to {fleets:?} gateways, {changes} changes each");
+        propagation::measure(&ctx.dir, &backend, fleets, changes)?
+    } else {
+        Vec::new()
+    };
+    let rotation = wanted("rotation")
+        .then(|| {
+            let settings = rotation::Settings {
+                rotations: if smoke { 2 } else { 20 },
+                spacing: Duration::from_millis(if smoke { 200 } else { 500 }),
+                workers: ctx.workers,
+                cores: ctx.proxy_cores,
+            };
+            eprintln!(
+                "certificate rotation under load, {} rotations",
+                settings.rotations
+            );
+            rotation::measure(&ctx.dir, &backend, &settings)
+        })
         .transpose()?;
 
     let report = Report {
@@ -141,7 +174,8 @@ fn main() -> anyhow::Result<()> {
         scenarios: results,
         apply,
         scale_serving,
-        pending: scenarios::PENDING.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        propagation,
+        rotation,
     };
     println!("{}", report.markdown());
     let out = args
@@ -153,6 +187,16 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| format!("writing results to {}", dir.display()))?;
         eprintln!("results written to {}", dir.display());
     }
+    // Written down first, so the failures can be read in the report.
+    if let Some(r) = &report.rotation {
+        anyhow::ensure!(
+            r.errors == 0 && r.stale_handshakes == 0,
+            "certificate rotation under load failed {} request(s) and served {} stale handshake(s): {:?}",
+            r.errors,
+            r.stale_handshakes,
+            r.first_errors
+        );
+    }
     Ok(())
 }
 
@@ -160,7 +204,7 @@ fn main() -> anyhow::Result<()> {
 struct Ctx<'a> {
     dir: PathBuf,
     /// The certificate every HTTPS listener serves.
-    tls: nginx::TlsFiles,
+    tls: certs::TlsFiles,
     proxy_cores: Option<&'a str>,
     load_cores: Option<&'a str>,
     duration: Duration,
@@ -196,15 +240,18 @@ fn run_scenario(
     let portico = portico::start(
         &dir,
         &portico::PorticoRun {
-            document: &s.document,
+            config: portico::Config::Document(&s.document),
             listen: portico_http,
             ops: free_addr()?,
             workers: ctx.workers,
             access_log: s.access_log,
             cores: ctx.proxy_cores,
-            tls: s.tls.then_some((portico_https, &ctx.tls)),
+            tls: s.tls.then_some((portico_https, Some(&ctx.tls))),
         },
     )?;
+    if let Some((name, value)) = s.check {
+        check_header(portico_http, s, name, value)?;
+    }
     let (direct, portico_addr) = match (s.tls, s.http2) {
         (true, _) => (backend.https, portico_https),
         (false, true) => (backend.h2, portico_http),
@@ -232,6 +279,30 @@ fn run_scenario(
         .map(|((name, _, _), m)| Summary::of(name, m))
         .collect();
     Ok(ScenarioResult::new(s.name, s.description, summaries))
+}
+
+/// Sends the scenario's request once over plain HTTP/1.1 and checks that the answer carries
+/// header `name` with `value`.
+fn check_header(
+    addr: SocketAddr,
+    s: &scenarios::Scenario,
+    name: &str,
+    value: &str,
+) -> anyhow::Result<()> {
+    let headers: Vec<(&str, &str)> = s
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let answer = http::connect(addr)?.request("GET", s.path, &headers, b"")?;
+    anyhow::ensure!(
+        answer.status == 200 && answer.header(name) == Some(value),
+        "scenario {}: Portico answered {} with {name}: {:?}, expected {value:?}",
+        s.name,
+        answer.status,
+        answer.header(name)
+    );
+    Ok(())
 }
 
 /// One wrk run against `addr`, charging CPU time to `pids`.
@@ -291,6 +362,7 @@ fn serve_at_scale(
         access_log: false,
         http2: false,
         tls: false,
+        check: None,
     };
     let serve = |document: String| -> anyhow::Result<(f64, Measurement)> {
         let dir = ctx.dir.join(format!("scale-{}", document.len()));
@@ -299,7 +371,7 @@ fn serve_at_scale(
         let proc: Proc = portico::start(
             &dir,
             &portico::PorticoRun {
-                document: &document,
+                config: portico::Config::Document(&document),
                 listen: addr,
                 ops: free_addr()?,
                 workers: ctx.workers,

@@ -2,7 +2,8 @@
 //! 1 MiB files), and the reverse proxy Portico is compared with (keep-alive upstream, the same
 //! worker count as Portico's worker threads, access log off or on as the scenario says).
 
-use crate::process::{children, wait_for_port, Proc};
+use crate::certs::TlsFiles;
+use crate::process::{children, wait_for_port, Extras, Proc};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,52 +21,15 @@ impl Nginx {
     }
 }
 
-/// A certificate and key file every HTTPS listener of a run serves.
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    pub cert: std::path::PathBuf,
-    pub key: std::path::PathBuf,
-}
-
-impl TlsFiles {
-    /// Makes a self-signed ECDSA P-256 certificate for `localhost` under `dir` (wrk does not
-    /// verify certificates).
-    pub fn generate(dir: &Path) -> anyhow::Result<Self> {
-        let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
-        let status = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-            ])
-            .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
-            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .context("running openssl to make the benchmark certificate")?;
-        anyhow::ensure!(
-            status.success(),
-            "openssl could not make the benchmark certificate"
-        );
-        Ok(Self { cert, key })
-    }
-
-    fn nginx_directives(&self) -> String {
-        format!(
-            "ssl_certificate {};
+/// The directives that make a server block serve `tls`.
+fn ssl_directives(tls: &TlsFiles) -> String {
+    format!(
+        "ssl_certificate {};
     ssl_certificate_key {};
     ssl_protocols TLSv1.2 TLSv1.3;",
-            self.cert.display(),
-            self.key.display()
-        )
-    }
+        tls.cert.display(),
+        tls.key.display()
+    )
 }
 
 /// Where the backend listens.
@@ -98,7 +62,7 @@ pub fn start_backend(
          http {{\n  access_log off;\n  keepalive_requests 100000000;\n  server {{\n    listen {addr} reuseport;\n    listen {h2_addr} http2;\n    listen {tls_addr} ssl;\n    {ssl}\n    root {root};\n  }}\n}}\n",
         dir = dir.display(),
         root = root.display(),
-        ssl = tls.nginx_directives(),
+        ssl = ssl_directives(tls),
     );
     start(dir, "backend", &conf, addr, cores)
 }
@@ -120,7 +84,7 @@ pub struct ProxySettings {
 pub fn start_proxy(dir: &Path, p: &ProxySettings, cores: Option<&str>) -> anyhow::Result<Nginx> {
     let (addr, backend, workers) = (p.addr, p.backend, p.workers);
     let (listen, ssl) = match (&p.tls, p.http2) {
-        (Some(tls), _) => (format!("{addr} ssl"), tls.nginx_directives()),
+        (Some(tls), _) => (format!("{addr} ssl"), ssl_directives(tls)),
         (None, true) => (format!("{addr} http2"), String::new()),
         (None, false) => (addr.to_string(), String::new()),
     };
@@ -159,7 +123,7 @@ fn start(
             "-g",
             "daemon off;",
         ],
-        None,
+        Extras::default(),
     )?;
     wait_for_port(addr, &format!("nginx ({role})"))?;
     Ok(Nginx { master })

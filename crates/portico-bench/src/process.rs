@@ -1,9 +1,10 @@
-//! Child processes of a run (backend, proxies) and what the kernel says about them: CPU time
-//! (utime + stime) and peak resident memory. Processes are pinned to cores with `taskset` so
-//! the proxy under test never competes with the load generator.
+//! Child processes of a run (backend, proxies, control plane) and what the kernel says about
+//! them: CPU time (utime + stime) and peak resident memory. Processes are pinned to cores with
+//! `taskset` so the proxy under test never competes with the load generator.
 
 use anyhow::{bail, Context};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,35 +14,47 @@ pub struct Proc {
     child: Child,
 }
 
+/// What a child gets besides its program and arguments.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extras<'a> {
+    /// Standard output goes to this file (an access log, say), else nowhere.
+    pub stdout: Option<&'a Path>,
+    /// Standard error (the process's own log) goes to this file, else nowhere.
+    pub stderr: Option<&'a Path>,
+    /// Environment variables set for it.
+    pub env: &'a [(&'a str, &'a str)],
+    /// Environment variables taken away from it (a proxy setting that would reroute
+    /// 127.0.0.1 traffic, say).
+    pub env_remove: &'a [&'a str],
+}
+
 impl Proc {
     /// Starts `program args…` pinned to `cores` (a taskset list such as "0").
-    /// Standard output goes to `stdout` when given (an access log, say), else nowhere.
     pub fn spawn(
         name: &str,
         cores: Option<&str>,
         program: &str,
         args: &[&str],
-        stdout: Option<&std::path::Path>,
+        extras: Extras<'_>,
     ) -> anyhow::Result<Self> {
-        let mut cmd = match cores {
-            Some(c) => {
-                let mut cmd = Command::new("taskset");
-                cmd.args(["-c", c, program]);
-                cmd
-            }
-            None => Command::new(program),
+        let file = |path: Option<&Path>| -> anyhow::Result<Stdio> {
+            Ok(match path {
+                Some(path) => Stdio::from(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?,
+                ),
+                None => Stdio::null(),
+            })
         };
-        let out = match stdout {
-            Some(path) => Stdio::from(
-                std::fs::File::create(path)
-                    .with_context(|| format!("creating {}", path.display()))?,
-            ),
-            None => Stdio::null(),
-        };
+        let mut cmd = pinned(program, cores);
         cmd.args(args)
+            .envs(extras.env.iter().copied())
             .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(Stdio::null());
+            .stdout(file(extras.stdout)?)
+            .stderr(file(extras.stderr)?);
+        for name in extras.env_remove {
+            cmd.env_remove(name);
+        }
         let child = cmd
             .spawn()
             .with_context(|| format!("starting {name} ({program})"))?;
@@ -50,6 +63,18 @@ impl Proc {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+}
+
+/// `program`, run through `taskset -c cores` when cores are given.
+pub fn pinned(program: &str, cores: Option<&str>) -> Command {
+    match cores {
+        Some(c) => {
+            let mut cmd = Command::new("taskset");
+            cmd.args(["-c", c, program]);
+            cmd
+        }
+        None => Command::new(program),
     }
 }
 

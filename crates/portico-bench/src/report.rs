@@ -1,9 +1,13 @@
-//! Results: medians per target and scenario, the ratios the goals are read against, written
-//! as Markdown (for people and the README) and JSON (for tools) under `bench/results/`.
+//! Results: medians per target and scenario, the ratios the goals are read against, the
+//! hybrid figures (propagation, certificate rotation), written as Markdown (for people and
+//! the README) and JSON (for tools) under `bench/results/`.
 
 use crate::load::LoadResult;
 use crate::machine::Machine;
+use crate::propagation::PropagationResult;
+use crate::rotation::RotationResult;
 use crate::scale::ApplyTimes;
+use crate::stats::Percentiles;
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::Path;
@@ -140,7 +144,9 @@ pub struct Report {
     pub scenarios: Vec<ScenarioResult>,
     pub apply: Option<ApplyTimes>,
     pub scale_serving: Option<ScaleServing>,
-    pub pending: Vec<(String, String)>,
+    /// One entry per fleet size.
+    pub propagation: Vec<PropagationResult>,
+    pub rotation: Option<RotationResult>,
 }
 
 impl Report {
@@ -209,11 +215,11 @@ impl Report {
                 s.idle_rss_mib, s.small_config_idle_rss_mib, s.p50_ms, s.p99_ms, s.small_config_p50_ms, s.small_config_p99_ms
             );
         }
-        if !self.pending.is_empty() {
-            let _ = writeln!(md, "\nNot measured yet:");
-            for (what, waits) in &self.pending {
-                let _ = writeln!(md, "- {what}: waits for {waits}.");
-            }
+        if !self.propagation.is_empty() {
+            propagation_markdown(&mut md, &self.propagation);
+        }
+        if let Some(r) = &self.rotation {
+            rotation_markdown(&mut md, r);
         }
         md
     }
@@ -224,5 +230,122 @@ impl Report {
         std::fs::write(dir.join("latest.md"), self.markdown())?;
         std::fs::write(dir.join("latest.json"), serde_json::to_string_pretty(self)?)?;
         Ok(())
+    }
+}
+
+fn propagation_markdown(md: &mut String, results: &[PropagationResult]) {
+    let _ = writeln!(
+        md,
+        "\nPropagation: a policy change PUT on the control plane (SQLite) until every gateway \
+         answers with it; the gateways are instances of one gateway resource, each polled over \
+         a kept-alive connection from the PUT's answer on. Timed from the PUT being sent, so \
+         the PUT's round trip is included.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| gateways | changes | poll every ms | all serving p50 / p99 / max ms | PUT round trip p50 / p99 / max ms |"
+    );
+    let _ = writeln!(md, "|---:|---:|---:|---:|---:|");
+    for r in results {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            r.gateways,
+            r.changes,
+            r.poll_every_ms,
+            Percentiles::cell(Some(&r.all_serving)),
+            Percentiles::cell(Some(&r.put))
+        );
+    }
+}
+
+fn rotation_markdown(md: &mut String, r: &RotationResult) {
+    let _ = writeln!(
+        md,
+        "\nCertificate rotation under load: {} rotations by `PUT /certificates/{{id}}` on the \
+         control plane, served by a gateway's hostname configuration over HTTPS, while clients \
+         send {} requests on new connections (a verified handshake each) and {} on kept-alive \
+         connections.\n",
+        r.rotations, r.new_connection_requests, r.kept_alive_requests
+    );
+    let _ = writeln!(md, "| figure | value |");
+    let _ = writeln!(md, "|---|---:|");
+    let _ = writeln!(md, "| failed requests | {} |", r.errors);
+    let _ = writeln!(
+        md,
+        "| handshakes that got an older certificate after a newer one | {} |",
+        r.stale_handshakes
+    );
+    let rows = [
+        (
+            "PUT sent until new handshakes get the new certificate, p50 / p99 / max ms",
+            &r.new_leaf_after_put,
+        ),
+        ("request latency, all, p50 / p99 / max ms", &r.latency),
+        (
+            "request latency within ±50 ms of a swap, p50 / p99 / max ms",
+            &r.latency_near_swap,
+        ),
+    ];
+    for (what, p) in rows {
+        let _ = writeln!(md, "| {what} | {} |", Percentiles::cell(p.as_ref()));
+    }
+    for e in &r.first_errors {
+        let _ = writeln!(md, "\nFailure: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(p50_ms: f64) -> Percentiles {
+        Percentiles {
+            count: 100,
+            p50_ms,
+            p99_ms: p50_ms * 2.0,
+            max_ms: p50_ms * 3.0,
+        }
+    }
+
+    #[test]
+    fn the_hybrid_sections_carry_their_figures() {
+        let report = Report {
+            date: "now".into(),
+            mode: "smoke",
+            machine: Machine::probe(),
+            settings: String::new(),
+            scenarios: Vec::new(),
+            apply: None,
+            scale_serving: None,
+            propagation: vec![PropagationResult {
+                gateways: 20,
+                changes: 100,
+                poll_every_ms: 2.0,
+                all_serving: p(40.0),
+                put: p(5.0),
+            }],
+            rotation: Some(RotationResult {
+                rotations: 20,
+                new_connection_requests: 900,
+                kept_alive_requests: 4000,
+                errors: 1,
+                first_errors: vec!["kept-alive: reset".into()],
+                stale_handshakes: 0,
+                new_leaf_after_put: Some(p(12.0)),
+                latency: Some(p(1.0)),
+                latency_near_swap: None,
+            }),
+        };
+        let md = report.markdown();
+        assert!(md.contains("| 20 | 100 | 2 | 40.00 / 80.00 / 120.00 | 5.00 / 10.00 / 15.00 |"));
+        assert!(md.contains("20 rotations"), "{md}");
+        assert!(md.contains("| failed requests | 1 |"), "{md}");
+        assert!(md.contains("new certificate, p50 / p99 / max ms | 12.00 / 24.00 / 36.00 |"));
+        assert!(md.contains("of a swap, p50 / p99 / max ms | - |"), "{md}");
+        assert!(md.contains("Failure: kept-alive: reset"), "{md}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["propagation"][0]["all_serving"]["p99_ms"], 80.0);
+        assert_eq!(json["rotation"]["errors"], 1);
     }
 }

@@ -1,6 +1,6 @@
-//! The scenarios: what each one sends, through which Portico document, and the scenarios the
-//! issue asks for that wait on features not built yet (listed in every report, so the gap is
-//! visible rather than silently skipped).
+//! The proxy scenarios: what each one sends and through which Portico document. The hybrid
+//! scenarios (propagation, certificate rotation) drive a control plane and live in their own
+//! modules.
 
 use std::fmt::Write;
 
@@ -24,20 +24,10 @@ pub struct Scenario {
     /// Clients speak HTTPS to every target (the backend too); the proxies reach the backend
     /// over plain HTTP.
     pub tls: bool,
+    /// A response header and value Portico must send before the scenario is measured: proof
+    /// that its policy did the work the scenario claims.
+    pub check: Option<(&'static str, &'static str)>,
 }
-
-/// Scenarios that cannot run yet, and what they wait for.
-pub const PENDING: &[(&str, &str)] = &[
-    ("policy: expression-heavy", "a scenario of its own"),
-    (
-        "propagation to 1/10/20 gateways",
-        "a harness scenario (measured today by `cargo test -p portico --test hybrid propagation -- --nocapture` at 10 gateways)",
-    ),
-    (
-        "certificate rotation under load",
-        "a harness scenario (measured today by `cargo test -p portico-gateway --test tls_rotation -- --nocapture`)",
-    ),
-];
 
 /// A document with one open catch-all API in front of `backend`.
 pub fn open_document(backend: &str) -> String {
@@ -58,15 +48,51 @@ pub const POLICY: &str = r#"<policies><inbound>
   <rewrite-uri template="/1k.bin"/>
 </inbound></policies>"#;
 
-/// [`open_document`] with [`POLICY`] on its API.
-pub fn policy_document(backend: &str) -> String {
+/// [`open_document`] with `policy` on its API.
+pub fn policy_document(backend: &str, policy: &str) -> String {
     let mut doc = open_document(backend);
     doc.push_str("    policy: |\n");
-    for line in POLICY.lines() {
+    for line in policy.lines() {
         let _ = writeln!(doc, "      {line}");
     }
     doc
 }
+
+/// Twelve expressions per request, written as APIM users write them (unescaped inside the
+/// XML): headers read, trimmed, lower- and upper-cased, split and measured; the URL path
+/// tested; variables set and read back with `GetValueOrDefault<string>`; a `choose` whose
+/// third `when` matches (so three conditions run); a ternary and string concatenation.
+pub const EXPRESSION_POLICY: &str = r#"<policies><inbound>
+  <set-variable name="tier" value="@(context.Request.Headers.GetValueOrDefault("x-tier", "bronze").Trim().ToLowerInvariant())"/>
+  <set-variable name="client" value="@(context.Request.Headers.GetValueOrDefault("x-client-id", "anonymous"))"/>
+  <set-header name="x-client" exists-action="override"><value>@(context.Variables.GetValueOrDefault<string>("client").ToUpper())</value></set-header>
+  <set-header name="x-request-path" exists-action="override"><value>@(context.Request.Url.Path.ToLowerInvariant())</value></set-header>
+  <set-header name="x-static" exists-action="override"><value>@(context.Request.Url.Path.EndsWith(".bin") ? "yes" : "no")</value></set-header>
+  <set-header name="x-called-as" exists-action="override"><value>@(context.Request.Method + " " + context.Variables.GetValueOrDefault<string>("tier") + " " + context.Request.Headers.GetValueOrDefault("User-Agent", "unknown/0").Split('/')[0])</value></set-header>
+  <choose>
+    <when condition="@(context.Variables.GetValueOrDefault<string>("tier") == "platinum")">
+      <set-variable name="route" value="platinum"/>
+    </when>
+    <when condition="@(context.Variables.GetValueOrDefault<string>("tier") == "silver" && context.Request.Headers.ContainsKey("x-beta"))">
+      <set-variable name="route" value="silver-beta"/>
+    </when>
+    <when condition="@(context.Variables.GetValueOrDefault<string>("tier").StartsWith("go") && context.Request.Url.Path.Contains("1k"))">
+      <set-variable name="route" value="@("gold-" + context.Variables.GetValueOrDefault<string>("client").Substring(0, 5))"/>
+    </when>
+    <otherwise>
+      <set-variable name="route" value="default"/>
+    </otherwise>
+  </choose>
+  <set-header name="x-route" exists-action="override"><value>@(context.Variables.GetValueOrDefault<string>("route", "none"))</value></set-header>
+  <rewrite-uri template="/1k.bin"/>
+</inbound><outbound>
+  <set-header name="x-route" exists-action="override"><value>@(context.Variables.GetValueOrDefault<string>("route", "none") + ";" + context.Variables.GetValueOrDefault<string>("client", "").Length.ToString())</value></set-header>
+</outbound></policies>"#;
+
+/// The headers the expression scenario sends, and the `x-route` answer they lead to.
+const EXPRESSION_HEADERS: [(&str, &str); 2] =
+    [("x-tier", "Gold"), ("x-client-id", "bench-client-42")];
+const EXPRESSION_ROUTE: &str = "gold-bench;15";
 
 /// The issue-5 target: a subscription key, a rate limit high enough never to trigger,
 /// set-header and rewrite-uri.
@@ -132,6 +158,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             access_log: false,
             http2: false,
             tls: false,
+            check: None,
         },
         Scenario {
             name: "passthrough-logged",
@@ -142,6 +169,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             access_log: true,
             http2: false,
             tls: false,
+            check: None,
         },
         Scenario {
             name: "key-auth",
@@ -152,6 +180,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             access_log: false,
             http2: false,
             tls: false,
+            check: None,
         },
         Scenario {
             name: "http2",
@@ -162,16 +191,32 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             access_log: false,
             http2: true,
             tls: false,
+            check: None,
         },
         Scenario {
             name: "policies",
             description: "as passthrough, through set-header + choose on a header + rewrite-uri",
             path: "/1k.bin",
             headers: vec![("x-tier".to_owned(), "gold".to_owned())],
-            document: policy_document(backend),
+            document: policy_document(backend, POLICY),
             access_log: false,
             http2: false,
             tls: false,
+            check: None,
+        },
+        Scenario {
+            name: "expression-policies",
+            description: "as passthrough, through 12 policy expressions (headers, URL, variables, a choose of 3 whens) + rewrite-uri",
+            path: "/1k.bin",
+            headers: EXPRESSION_HEADERS
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            document: policy_document(backend, EXPRESSION_POLICY),
+            access_log: false,
+            http2: false,
+            tls: false,
+            check: Some(("x-route", EXPRESSION_ROUTE)),
         },
         Scenario {
             name: "traffic-policies",
@@ -182,6 +227,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             access_log: false,
             http2: false,
             tls: false,
+            check: None,
         },
         Scenario {
             name: "https",
@@ -192,6 +238,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             access_log: false,
             http2: false,
             tls: true,
+            check: None,
         },
         Scenario {
             name: "https-handshakes",
@@ -202,6 +249,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             access_log: false,
             http2: false,
             tls: true,
+            check: None,
         },
         Scenario {
             name: "body-1mib",
@@ -212,6 +260,7 @@ pub fn all(backend: &str) -> Vec<Scenario> {
             access_log: false,
             http2: false,
             tls: false,
+            check: None,
         },
     ]
 }
@@ -226,7 +275,8 @@ mod tests {
         for doc in [
             open_document("127.0.0.1:1"),
             keyed_document("127.0.0.1:1", 20, 50),
-            policy_document("127.0.0.1:1"),
+            policy_document("127.0.0.1:1", POLICY),
+            policy_document("127.0.0.1:1", EXPRESSION_POLICY),
             traffic_document("127.0.0.1:1"),
         ] {
             Document::parse_valid(&doc, DocumentFormat::Yaml).unwrap();
