@@ -230,3 +230,41 @@ async fn authentication_certificate_presents_the_certificate_it_names_per_reques
     // One kept-alive connection per certificate, not one per request.
     assert_eq!(handshakes.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn send_request_presents_the_certificate_named_inside_it() {
+    let server_ca = Ca::new("Call Server CA");
+    let client_ca = Ca::new("Call Client CA");
+    let server = server_ca.issue(&["127.0.0.1"]);
+    let (backend, _) = mtls_backend(&server, &client_ca).await;
+    let client = client_ca.issue(&["caller"]);
+    // send-request verifies against the system's roots (as APIM does); this test's roots are
+    // its own CA, read when the gateway starts. No other test here relies on system roots.
+    let roots = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(roots.path(), server_ca.pem()).unwrap();
+    std::env::set_var("SSL_CERT_FILE", roots.path());
+    let gw = TestGateway::unconfigured(common::options(), ListenerLimits::default()).await;
+    let policy = format!(
+        r#"<policies><inbound><base/>
+             <send-request mode="new" response-variable-name="probe" timeout="10">
+               <set-url>https://{backend}/probe</set-url>
+               <authentication-certificate certificate-id="client"/>
+             </send-request>
+             <return-response><set-body>@(((IResponse)context.Variables["probe"]).Body.As<string>())</set-body></return-response>
+           </inbound></policies>"#
+    );
+    gw.gateway
+        .apply(&snapshot_of(
+            &with_policy(
+                backend,
+                json!([client.entry("client")]),
+                json!({}),
+                Some(&policy),
+            ),
+            1,
+        ))
+        .unwrap();
+    let a = get(&gw.url("/api/x"), &[]).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.json()["client"], client.thumbprint.as_str());
+}

@@ -40,18 +40,17 @@ impl BackendCertificate {
     /// TLS settings are the backend's own with this client identity; plain HTTP is unchanged.
     pub fn apply(
         &self,
-        target: &Arc<BackendTarget>,
+        target: &BackendTarget,
         upstreams: &Upstreams,
-    ) -> Result<Arc<BackendTarget>, String> {
+    ) -> Result<BackendTarget, String> {
         let base = &target.endpoint;
         if *base.scheme() != Scheme::HTTPS {
             return Ok(target.clone());
         }
-        let endpoint = self.endpoint_for(base, upstreams)?;
-        Ok(Arc::new(BackendTarget {
-            endpoint,
-            ..target.as_ref().clone()
-        }))
+        Ok(BackendTarget {
+            endpoint: self.endpoint_for(base, upstreams)?,
+            ..target.clone()
+        })
     }
 
     fn endpoint_for(

@@ -13,8 +13,8 @@ impl Run<'_, '_> {
         section: Section,
     ) -> Result<Flow, Failure> {
         match action {
-            Action::SendRequest(s) => self.send_request(s, section).await?,
-            Action::SendOneWay(r) => self.send_one_way(r, section).await?,
+            Action::SendRequest(s, c) => self.send_request(s, c, section).await?,
+            Action::SendOneWay(r, c) => self.send_one_way(r, c, section).await?,
             Action::CacheLookupValue(v) => self.cache_lookup_value(v).await?,
             Action::CacheStoreValue(v) => self.cache_store_value(v).await?,
             Action::CacheRemoveValue(r) => self.cache_remove_value(r).await?,

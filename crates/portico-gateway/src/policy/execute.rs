@@ -115,8 +115,8 @@ impl Run<'_, '_> {
                         return Ok(Flow::Stop);
                     }
                 }
-                Action::SendRequest(_)
-                | Action::SendOneWay(_)
+                Action::SendRequest(..)
+                | Action::SendOneWay(..)
                 | Action::CacheLookupValue(_)
                 | Action::CacheStoreValue(_)
                 | Action::CacheRemoveValue(_)

@@ -3,6 +3,7 @@
 //! answer is read whole, up to [`BODY_CAP`](super::BODY_CAP), so the connection goes back to
 //! its pool before any policy looks at it.
 
+use super::backend_certificate::BackendCertificate;
 use super::body::{self, TooLarge};
 use crate::proxy::body::{RequestBody, ResponseBody};
 use crate::proxy::pool::Upstreams;
@@ -22,6 +23,8 @@ pub struct Call {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub timeout: Duration,
+    /// A client certificate to present if the URL is `https`.
+    pub certificate: Option<Arc<BackendCertificate>>,
 }
 
 /// The answer, in memory.
@@ -79,7 +82,12 @@ pub struct Prepared {
 
 /// Resolves the URL to its pool and readies the request.
 pub fn prepare(call: Call, upstreams: &Upstreams) -> Result<Prepared, CallError> {
-    let (target, path) = locate(&call.url, upstreams)?;
+    let (mut target, path) = locate(&call.url, upstreams)?;
+    if let Some(certificate) = &call.certificate {
+        target = certificate
+            .apply(&target, upstreams)
+            .map_err(CallError::Url)?;
+    }
     let mut request = Request::new(RequestBody::full(
         call.body.clone(),
         Arc::new(AtomicU64::new(0)),

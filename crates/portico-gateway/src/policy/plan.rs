@@ -3,6 +3,7 @@
 //! executor buffers it first, and only then), and with `set-backend-service` targets given
 //! as literals already resolved to backends. Nothing here runs a request.
 
+use super::backend_certificate::BackendCertificate;
 use crate::proxy::tls::ClientIdentity;
 use crate::runtime::BackendTarget;
 use portico_policy::policies::{
@@ -93,8 +94,8 @@ pub enum Action {
     Traffic(Box<super::traffic::Traffic>),
     /// `limit-concurrency`, `retry` and `wait`, with the steps inside them.
     Block(Box<super::traffic::Block>),
-    SendRequest(SendRequest),
-    SendOneWay(CallRequest),
+    SendRequest(SendRequest, CallCertificate),
+    SendOneWay(CallRequest, CallCertificate),
     CacheLookupValue(CacheLookupValue),
     CacheStoreValue(CacheStoreValue),
     CacheRemoveValue(CacheRemoveValue),
@@ -105,6 +106,10 @@ pub enum Action {
     ValidateClientCertificate(Arc<super::client_cert::ClientCertificateCheck>),
     AuthenticationCertificate(Arc<super::backend_certificate::BackendCertificate>),
 }
+
+/// The client certificate a `send-request`'s `<authentication-certificate>` names, read when
+/// the snapshot was compiled.
+pub type CallCertificate = Option<Arc<super::backend_certificate::BackendCertificate>>;
 
 /// A `set-backend-service` target.
 #[derive(Debug)]
@@ -247,8 +252,13 @@ fn lower_node(
         Policy::FindAndReplace(f) => Action::FindAndReplace(f.clone()),
         Policy::Trace(t) => Action::Trace(t.clone()),
         Policy::EmitMetric(m) => Action::EmitMetric(m.clone()),
-        Policy::SendRequest(s) => Action::SendRequest(s.clone()),
-        Policy::SendOneWayRequest(r) => Action::SendOneWay(r.clone()),
+        Policy::SendRequest(s) => Action::SendRequest(
+            s.clone(),
+            call_certificate(&s.request, backends).map_err(at)?,
+        ),
+        Policy::SendOneWayRequest(r) => {
+            Action::SendOneWay(r.clone(), call_certificate(r, backends).map_err(at)?)
+        }
         Policy::CacheLookupValue(v) => Action::CacheLookupValue(v.clone()),
         Policy::CacheStoreValue(v) => Action::CacheStoreValue(v.clone()),
         Policy::CacheRemoveValue(k) => Action::CacheRemoveValue(k.clone()),
@@ -263,9 +273,7 @@ fn lower_node(
                 .map_err(at)?,
         )),
         Policy::AuthenticationCertificate(a) => Action::AuthenticationCertificate(Arc::new(
-            super::backend_certificate::BackendCertificate::new(
-                backends.client_identity(&a.certificate).map_err(at)?,
-            ),
+            BackendCertificate::new(backends.client_identity(&a.certificate).map_err(at)?),
         )),
         p @ (Policy::RateLimit(_)
         | Policy::RateLimitByKey(_)
@@ -296,6 +304,14 @@ fn lower_node(
         site,
         reads_body,
     })
+}
+
+fn call_certificate(r: &CallRequest, backends: &dyn Backends) -> Result<CallCertificate, String> {
+    let Some(a) = &r.certificate else {
+        return Ok(None);
+    };
+    let identity = backends.client_identity(&a.certificate)?;
+    Ok(Some(Arc::new(BackendCertificate::new(identity))))
 }
 
 /// Whether a Liquid template of the policy or of a policy nested in it mentions `what`.

@@ -128,6 +128,7 @@ impl Run<'_, '_> {
         if let Some(certificate) = &self.st.backend_certificate {
             target = certificate
                 .apply(&target, &self.shared.upstreams)
+                .map(Arc::new)
                 .map_err(|e| {
                     Failure::policy("InvalidValue", format!("authentication-certificate: {e}"))
                 })?;

@@ -8,6 +8,7 @@ use super::execute::Run;
 use super::failure::Failure;
 use super::headers;
 use super::outcall::{self, Answer, Call, CallError};
+use super::plan::CallCertificate;
 use crate::errors::GatewayError;
 use crate::proxy::forward::backend_path;
 use bytes::Bytes;
@@ -32,10 +33,11 @@ impl Run<'_, '_> {
     pub(super) async fn send_request(
         &mut self,
         s: &SendRequest,
+        certificate: &CallCertificate,
         section: Section,
     ) -> Result<(), Failure> {
         let name = text(&s.response_variable_name, &mut self.cx())?.into_owned();
-        let call = self.build_call(&s.request, section).await?;
+        let call = self.build_call(&s.request, certificate, section).await?;
         let timeout = call.timeout;
         let value = match outcall::send(call, &self.shared.upstreams).await {
             Ok(answer) => Value::Message(Arc::new(stored(answer))),
@@ -52,9 +54,10 @@ impl Run<'_, '_> {
     pub(super) async fn send_one_way(
         &mut self,
         r: &CallRequest,
+        certificate: &CallCertificate,
         section: Section,
     ) -> Result<(), Failure> {
-        let call = self.build_call(r, section).await?;
+        let call = self.build_call(r, certificate, section).await?;
         let prepared = outcall::prepare(call, &self.shared.upstreams)
             .map_err(|e| failure(e, Duration::ZERO))?;
         let request_id = self.exchange.request_id.clone();
@@ -66,7 +69,12 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    async fn build_call(&mut self, r: &CallRequest, section: Section) -> Result<Call, Failure> {
+    async fn build_call(
+        &mut self,
+        r: &CallRequest,
+        certificate: &CallCertificate,
+        section: Section,
+    ) -> Result<Call, Failure> {
         let mode = param(&r.mode, &mut self.cx())?;
         let timeout = Duration::from_secs(param(&r.timeout_seconds, &mut self.cx())?.into());
         let (mut method, mut url, mut hdrs, mut body) = match mode {
@@ -99,6 +107,7 @@ impl Run<'_, '_> {
             headers: hdrs,
             body,
             timeout,
+            certificate: certificate.clone(),
         })
     }
 

@@ -310,5 +310,12 @@ certificates:
         );
         doc.apis[0].policy = None;
         assert_eq!(errors(&doc), Vec::<String>::new());
+        // Inside a call too.
+        doc.apis[0].policy = Some("<policies><inbound><send-one-way-request><set-url>https://x</set-url><authentication-certificate certificate-id=\"nope\"/></send-one-way-request></inbound></policies>".into());
+        let e = errors(&doc);
+        assert!(
+            e.len() == 1 && e[0].contains("certificate-id `nope` names no uploaded certificate"),
+            "{e:?}"
+        );
     }
 }

@@ -157,8 +157,8 @@ impl Validator {
     }
 }
 
-/// Every `authentication-certificate` in `set`; a fragment included in several places counts
-/// once.
+/// Every `authentication-certificate` in `set` (on its own or inside a call); a fragment
+/// included in several places counts once.
 fn certificate_uses(doc: &Document, set: &PolicySet<String>) -> Vec<CertificateUse> {
     type Seen = HashSet<(String, u32, u32)>;
     fn walk(
@@ -169,7 +169,13 @@ fn certificate_uses(doc: &Document, set: &PolicySet<String>) -> Vec<CertificateU
         out: &mut Vec<CertificateUse>,
     ) {
         for node in nodes {
-            if let Policy::AuthenticationCertificate(a) = &node.policy {
+            let named = match &node.policy {
+                Policy::AuthenticationCertificate(a) => Some(a),
+                Policy::SendRequest(s) => s.request.certificate.as_ref(),
+                Policy::SendOneWayRequest(r) => r.certificate.as_ref(),
+                _ => None,
+            };
+            if let Some(a) = named {
                 let origin = node.origin.as_deref().unwrap_or("policy").to_owned();
                 // The position is inside the text the element was written in.
                 let path = match origin

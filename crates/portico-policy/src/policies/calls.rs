@@ -1,9 +1,10 @@
 //! Calls to other services from a pipeline: `send-request` (waits for the answer and keeps
 //! it in a variable) and `send-one-way-request` (fire and forget). Both build their request
 //! from `<set-url>`, `<set-method>`, `<set-header>` and `<set-body>` children, in that order,
-//! and may authenticate with `<authentication-managed-identity>`.
+//! and may authenticate with `<authentication-managed-identity>` or present a client
+//! certificate with `<authentication-certificate>`.
 
-use super::identity::{self, AuthenticationManagedIdentity};
+use super::identity::{self, AuthenticationCertificate, AuthenticationManagedIdentity};
 use super::message::{self, SetBody, SetHeader};
 use super::Policy;
 use crate::template::{Param, Template};
@@ -42,6 +43,8 @@ pub struct CallRequest {
     pub body: Option<SetBody>,
     /// A managed-identity token for the call's `Authorization` header (or a variable).
     pub managed_identity: Option<AuthenticationManagedIdentity>,
+    /// A client certificate for the call's TLS handshake.
+    pub certificate: Option<AuthenticationCertificate>,
 }
 
 /// `<send-request>`.
@@ -92,6 +95,7 @@ fn call_request(el: &El<'_, '_>, mut a: crate::xml::attrs::Attrs<'_, '_>) -> Opt
         headers: Vec::new(),
         body: None,
         managed_identity: None,
+        certificate: None,
     };
     // A <set-url> whose value failed to compile has already been reported; saying it is
     // missing as well would send the author looking for the wrong mistake.
@@ -117,14 +121,21 @@ fn call_request(el: &El<'_, '_>, mut a: crate::xml::attrs::Attrs<'_, '_>) -> Opt
                     request.managed_identity = Some(m);
                 }
             }
-            name @ ("authentication-certificate" | "proxy") => {
+            "authentication-certificate" => {
+                if let Some(Policy::AuthenticationCertificate(c)) =
+                    identity::authentication_certificate(&child)
+                {
+                    request.certificate = Some(c);
+                }
+            }
+            name @ "proxy" => {
                 child.error(format!(
                     "<{name}> inside <{}> is not supported by Portico yet: remove it",
                     el.name()
                 ));
             }
             other => child.error(format!(
-                "unexpected element <{other}>: expected set-url, set-method, set-header, set-body or authentication-managed-identity"
+                "unexpected element <{other}>: expected set-url, set-method, set-header, set-body, authentication-managed-identity or authentication-certificate"
             )),
         }
     }

@@ -79,6 +79,7 @@ impl IdentityEndpoint {
             headers,
             body: bytes::Bytes::new(),
             timeout: TIMEOUT,
+            certificate: None,
         }
     }
 }

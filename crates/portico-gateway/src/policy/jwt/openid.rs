@@ -100,6 +100,7 @@ async fn get_json(url: &str, upstreams: &Upstreams) -> Result<serde_json::Value,
         headers: HeaderMap::new(),
         body: bytes::Bytes::new(),
         timeout: FETCH_TIMEOUT,
+        certificate: None,
     };
     let answer = outcall::send(call, upstreams)
         .await
