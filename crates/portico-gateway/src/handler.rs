@@ -178,7 +178,12 @@ async fn route_and_forward(
             upgrade,
             started: exchange.started(),
         };
-        return Ok(policy::entry::run(shared, rt, conn, req, routed, plan, exchange).await);
+        // Boxed, like `forward` below (see there); no `let`: a moved-from local still takes
+        // room in this function's future.
+        return Ok(Box::pin(policy::entry::run(
+            shared, rt, conn, req, routed, plan, exchange,
+        ))
+        .await);
     }
     let target = route.api.backend.pick(Instant::now())?;
     let f = Forward {
@@ -190,7 +195,11 @@ async fn route_and_forward(
         upgrade,
         timeout: shared.backend_timeout,
     };
-    forward(req, f, exchange).await
+    // Boxed so that this function's future, which hyper moves (memcpy) more than once per
+    // request, stays small: awaited inline, the policy and forwarding futures made it 17 KiB
+    // and the copies cost 16 % of a passthrough request's instructions (callgrind: 60.6 k →
+    // 50.8 k per request); boxed, it is 1.5 KiB and the allocation costs far less.
+    Box::pin(forward(req, f, exchange)).await
 }
 
 /// A CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) for which the API has
