@@ -799,3 +799,13 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn absent_context_objects_are_null_however_they_are_reached() {
+    // The checker resolves `context.X` chains ahead of time; an absent object must still
+    // read as null, and `?.` must still stop at it.
+    let mut ctx = MemoryContext::new().absent(CtxObj::User);
+    for src in ["@(context.User == null)", "@(context.User?.Email == null)"] {
+        assert!(matches!(run(src, &mut ctx), Value::Bool(true)), "{src}");
+    }
+}

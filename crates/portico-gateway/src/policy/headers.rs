@@ -38,8 +38,11 @@ pub fn set_header(
         headers.remove(&name);
         return Ok(());
     }
-    let value = HeaderValue::from_str(&joined.join(", "))
-        .map_err(|_| format!("the value of header {name} is not valid header text"))?;
+    let value = match joined.as_slice() {
+        [one] => HeaderValue::from_str(one),
+        many => HeaderValue::from_str(&many.join(", ")),
+    }
+    .map_err(|_| format!("the value of header {name} is not valid header text"))?;
     headers.insert(name, value);
     Ok(())
 }

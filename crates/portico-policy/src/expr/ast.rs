@@ -2,6 +2,7 @@
 //! slots or static types). Every node keeps the byte offset of its first token so errors found
 //! later, at check or run time, still point at the source.
 
+use super::context::CtxObj;
 use super::types::Ty;
 use super::value::Value;
 
@@ -49,6 +50,10 @@ pub enum ExprKind {
     Name(String),
     Local(usize),
     Context,
+    /// A context object the checker resolved from a member chain (`context.Request`,
+    /// `context.Request.Url`, `context.Variables`): evaluated without looking members up by
+    /// name on every request.
+    CtxObject(CtxObj),
     /// A type used as the receiver of a static member: `Math.Max`, `string.Join`.
     Type(Ty),
     Interp(Vec<InterpPart>),

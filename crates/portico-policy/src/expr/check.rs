@@ -410,6 +410,7 @@ impl Checker {
                     self.expr(a, false)?;
                 }
             }
+            ExprKind::CtxObject(obj) => return Ok(St::Ctx(*obj)),
             ExprKind::Lit(_)
             | ExprKind::Local(_)
             | ExprKind::Context
@@ -438,7 +439,22 @@ impl Checker {
         let name = name.clone();
         match st {
             St::Ctx(obj) => match ctx_members::member(obj, &name) {
-                Some(CtxMember::Obj(child)) => Ok(St::Ctx(child)),
+                Some(CtxMember::Obj(child)) => {
+                    // Folded only below a parent that is never null, so no `?.` or null
+                    // check is skipped; the child's own absence is still read at run time.
+                    let parent_present = match e.kind {
+                        ExprKind::Member { ref target, .. } => match target.kind {
+                            ExprKind::Context => true,
+                            ExprKind::CtxObject(p) => !ctx_members::nullable(p),
+                            _ => false,
+                        },
+                        _ => false,
+                    };
+                    if parent_present {
+                        e.kind = ExprKind::CtxObject(child);
+                    }
+                    Ok(St::Ctx(child))
+                }
                 Some(_) => Ok(St::Other),
                 None if dictionary(obj) && matches!(name.as_str(), "Count" | "Keys" | "Values") => {
                     Ok(St::Other)

@@ -19,7 +19,8 @@ pub fn to_string(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Long(i) => i.to_string(),
         Value::Double(d) => double_to_string(*d),
-        Value::Str(s) => s.to_string(),
+        // Not `to_string()`: on an `Arc<str>` that goes through the formatting machinery.
+        Value::Str(s) => String::from(&**s),
         Value::Json(r) => r.with(json_to_string).unwrap_or_default(),
         Value::JProperty(r) => {
             let key = match r.path.last() {

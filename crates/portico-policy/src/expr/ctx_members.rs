@@ -122,7 +122,7 @@ pub fn member_names(obj: CtxObj) -> &'static str {
 }
 
 /// Objects that may be null (`context.User` for an anonymous call, …).
-fn nullable(obj: CtxObj) -> bool {
+pub fn nullable(obj: CtxObj) -> bool {
     matches!(
         obj,
         CtxObj::Response

@@ -25,7 +25,7 @@ fn fold(s: &str, ic: bool) -> String {
 fn text(v: &Value, what: &str) -> Result<String, EvalError> {
     match v {
         Value::Char(c) => Ok(c.to_string()),
-        other => need_str(other, what).map(|s| s.to_string()),
+        other => need_str(other, what).map(|s| String::from(&*s)),
     }
 }
 

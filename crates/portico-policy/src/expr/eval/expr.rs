@@ -6,6 +6,7 @@ use super::super::ast::{BinOp, Expr, ExprKind, InterpPart};
 use super::super::builtins::{self, Call};
 use super::super::context::{CtxObj, Prop, UrlPart};
 use super::super::convert;
+use super::super::ctx_members::{self, CtxMember};
 use super::super::error::EvalError;
 use super::super::types::Ty;
 use super::super::value::Value;
@@ -22,6 +23,7 @@ impl Eval<'_> {
             ExprKind::Lit(v) => v.clone(),
             ExprKind::Local(slot) => self.locals[*slot].clone(),
             ExprKind::Context => Value::Ctx(CtxObj::Context),
+            ExprKind::CtxObject(obj) => ctx_members::read(self.ctx, CtxMember::Obj(*obj)),
             ExprKind::Type(t) => {
                 return Err(EvalError::msg(format!("`{t}` is a type, not a value")))
             }

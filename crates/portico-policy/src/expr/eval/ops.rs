@@ -107,7 +107,10 @@ pub fn binary(ev: &mut Eval<'_>, op: BinOp, l: &Value, r: &Value) -> Result<Valu
         && (matches!(l, Value::Str(_)) || matches!(r, Value::Str(_)) || (is_text(l) && is_text(r)))
     {
         let mut s = ev.stringify(l);
-        s.push_str(&ev.stringify(r));
+        match r {
+            Value::Str(r) => s.push_str(r),
+            other => s.push_str(&ev.stringify(other)),
+        }
         if s.len() > super::super::builtins::MAX_LEN {
             return Err(EvalError::msg("string grew beyond the 16 MiB limit"));
         }
