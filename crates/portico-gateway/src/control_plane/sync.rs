@@ -163,21 +163,44 @@ fn unreachable(shared: &Shared, url: &str, e: &ClientError) -> Outcome {
 /// Applies a `{revision, document}` body. On refusal, returns the revision (if it could be
 /// read) and why.
 fn apply(shared: &Shared, body: &[u8], source: ConfigSource) -> Result<u64, (Option<u64>, String)> {
-    let mut wire: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| (None, format!("not JSON: {e}")))?;
-    let revision = wire["revision"]
-        .as_u64()
-        .ok_or((None, "no revision".to_owned()))?;
-    let document: Document = serde_json::from_value(wire["document"].take())
-        .map_err(|e| (Some(revision), format!("revision {revision}: {e}")))?;
-    let snapshot = Snapshot::new(revision, document)
-        .map_err(|e| (Some(revision), format!("revision {revision}: {e}")))?;
+    let snapshot = decode(body)?;
+    let revision = snapshot.revision();
     shared
         .gateway
         .apply(&snapshot)
         .map_err(|e| (Some(revision), format!("revision {revision}: {e}")))?;
     shared.status.applied(source);
     Ok(revision)
+}
+
+/// Reads and validates a `{revision, document}` body (what the benchmark times as the
+/// snapshot's parse and validate). On refusal, the revision (if it could be read) and why.
+pub fn decode(body: &[u8]) -> Result<Snapshot, (Option<u64>, String)> {
+    #[derive(serde::Deserialize)]
+    struct Wire {
+        revision: u64,
+        document: Document,
+    }
+    /// Only for naming the revision of a body that did not read as a whole.
+    #[derive(serde::Deserialize)]
+    struct RevisionOnly {
+        revision: Option<u64>,
+    }
+    // Straight into the typed document: going through `serde_json::Value` first took
+    // several times longer at 10 000 APIs.
+    let wire: Wire = serde_json::from_slice(body).map_err(|e| {
+        let revision = serde_json::from_slice::<RevisionOnly>(body)
+            .ok()
+            .and_then(|r| r.revision);
+        let message = match revision {
+            Some(r) => format!("revision {r}: {e}"),
+            None => format!("not a snapshot: {e}"),
+        };
+        (revision, message)
+    })?;
+    let revision = wire.revision;
+    Snapshot::new(revision, wire.document)
+        .map_err(|e| (Some(revision), format!("revision {revision}: {e}")))
 }
 
 /// Serves the backup when the control plane is unreachable at start.
@@ -215,4 +238,33 @@ fn error_message(body: &[u8]) -> String {
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
         .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn a_snapshot_body_is_read_or_refused_naming_its_revision() {
+        let ok = decode(br#"{"revision": 7, "document": {"apis": []}}"#).unwrap();
+        assert_eq!(ok.revision(), 7);
+
+        let (revision, message) = decode(b"<html>").unwrap_err();
+        assert_eq!(revision, None);
+        assert!(message.starts_with("not a snapshot: "), "{message}");
+
+        // The document does not read: the revision is still named.
+        let (revision, message) =
+            decode(br#"{"revision": 8, "document": {"apis": 3}}"#).unwrap_err();
+        assert_eq!(revision, Some(8));
+        assert!(message.starts_with("revision 8: "), "{message}");
+
+        // It reads but is invalid.
+        let (revision, message) = decode(
+            br#"{"revision": 9, "document": {"apis": [{"id": "a", "serviceUrl": "not a url"}]}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(revision, Some(9));
+        assert!(message.contains("serviceUrl"), "{message}");
+    }
 }
