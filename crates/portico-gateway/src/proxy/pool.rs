@@ -85,7 +85,9 @@ impl Upstreams {
         breaker
     }
 
-    /// The endpoint for a backend; called when a snapshot is compiled, never per request.
+    /// The endpoint for a backend: looked up when a snapshot is compiled, and otherwise only
+    /// where a policy reaches an address it computed (`send-request`, and
+    /// `authentication-certificate` the first time it presents its certificate to a backend).
     pub fn endpoint(
         &self,
         scheme: &Scheme,
