@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::*;
@@ -115,21 +115,8 @@ fn a_replica_killed_under_load_fails_no_request_and_loses_no_acknowledged_change
     gw.revision_after(Duration::from_secs(30));
 
     // Clients call the gateway throughout.
+    let load = ClientLoad::start(gw.listen, "/a/hello");
     let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let load = {
-        let (stop, ok, failed, listen) = (stop.clone(), ok.clone(), failed.clone(), gw.listen);
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let counter = if http_get(listen, "/a/hello", "").0 == 200 {
-                    &ok
-                } else {
-                    &failed
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
     // An operator keeps writing through A; every write A acknowledged must survive it.
     let acked = Arc::new(Mutex::new(Vec::<(u64, u64)>::new()));
     let writer = {
@@ -196,8 +183,7 @@ fn a_replica_killed_under_load_fails_no_request_and_loses_no_acknowledged_change
     );
     std::thread::sleep(Duration::from_millis(300)); // a little more load on the new path
     stop.store(true, Ordering::Relaxed);
-    load.join().unwrap();
-    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    let (ok, failed) = load.finish();
     eprintln!(
         "{} writes acknowledged by A before SIGKILL (gateway at revision {applied_before} then); a change through B applied {:.0} ms after the kill; {ok} requests, {failed} failed",
         acked.len(),

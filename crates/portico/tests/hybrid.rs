@@ -8,7 +8,7 @@ mod common;
 mod support;
 
 use common::*;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::*;
@@ -152,34 +152,14 @@ fn losing_the_control_plane_fails_no_request_and_a_restart_serves_the_backup() {
     let revision = gw.revision_after(Duration::from_secs(20));
 
     // Clients keep calling while the control plane is killed.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let load = {
-        let (stop, ok, failed, listen) = (stop.clone(), ok.clone(), failed.clone(), gw.listen);
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let counter = if http_get(listen, "/a/hello", "").0 == 200 {
-                    &ok
-                } else {
-                    &failed
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
+    let load = ClientLoad::start(gw.listen, "/a/hello");
     std::thread::sleep(Duration::from_millis(500));
     let _ = control.0.kill();
     let _ = control.0.wait();
     std::thread::sleep(Duration::from_secs(2));
-    stop.store(true, Ordering::Relaxed);
-    load.join().unwrap();
-    assert_eq!(
-        failed.load(Ordering::Relaxed),
-        0,
-        "{} succeeded",
-        ok.load(Ordering::Relaxed)
-    );
-    assert!(ok.load(Ordering::Relaxed) > 50);
+    let (ok, failed) = load.finish();
+    assert_eq!(failed, 0, "{ok} succeeded");
+    assert!(ok > 50);
     eventually(Duration::from_secs(15), "the outage reported", || {
         gw.readyz().1.contains("unreachable")
     });

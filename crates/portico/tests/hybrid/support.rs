@@ -6,6 +6,8 @@ use crate::common::*;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 pub const ADMIN_TOKEN: &str = "hybrid-test-admin-token-0123456789";
@@ -238,5 +240,50 @@ pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) 
     while !check() {
         assert!(started.elapsed() < limit, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A client calling `path` on a gateway in a loop on its own thread until finished, counting
+/// what came back: the load the fail-over and fail-static tests keep up through an outage.
+pub struct ClientLoad {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl ClientLoad {
+    pub fn start(listen: SocketAddr, path: &'static str) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let thread = {
+            let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let counter = if http_get(listen, path, "").0 == 200 {
+                        &ok
+                    } else {
+                        &failed
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        Self {
+            stop,
+            ok,
+            failed,
+            thread,
+        }
+    }
+
+    /// Stops the client: (requests answered 200, requests that were not).
+    pub fn finish(self) -> (u64, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap();
+        (
+            self.ok.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
     }
 }
