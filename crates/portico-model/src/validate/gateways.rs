@@ -7,11 +7,21 @@ use crate::certificates::Certificate;
 use crate::gateways::{Gateway, HostnameConfiguration};
 use std::collections::{HashMap, HashSet};
 
+/// What reading the certificates found, for the checks of what names them.
+#[derive(Default)]
+pub(super) struct KnownCertificates {
+    /// Lower-cased id → whether the certificate holds its private key.
+    pub keyed: HashMap<String, bool>,
+    /// SHA-1 thumbprint → lower-cased id. Several certificates may share one (a CA uploaded
+    /// with and without its key); one with a key wins, as that is the one a gateway presents.
+    pub by_thumbprint: HashMap<String, String>,
+}
+
 impl Validator {
-    /// Returns the ids of the certificates, each with whether it has a private key.
-    pub(super) fn certificates(&mut self, certs: &[Certificate]) -> HashMap<String, bool> {
+    /// Reads every certificate once: ids, keys and thumbprints.
+    pub(super) fn certificates(&mut self, certs: &[Certificate]) -> KnownCertificates {
         let mut ids = HashSet::new();
-        let mut keyed = HashMap::new();
+        let mut known = KnownCertificates::default();
         for (i, c) in certs.iter().enumerate() {
             let path = format!("certificates[{i}]");
             self.id(&path, &c.id, &mut ids, "certificate");
@@ -30,12 +40,18 @@ impl Validator {
             }
             match c.parse() {
                 Ok(parsed) => {
-                    keyed.insert(c.id.to_ascii_lowercase(), parsed.key.is_some());
+                    let (id, has_key) = (c.id.to_ascii_lowercase(), parsed.key.is_some());
+                    if has_key || !known.by_thumbprint.contains_key(&parsed.info.thumbprint) {
+                        known
+                            .by_thumbprint
+                            .insert(parsed.info.thumbprint, id.clone());
+                    }
+                    known.keyed.insert(id, has_key);
                 }
                 Err(e) => self.error(&path, e),
             }
         }
-        keyed
+        known
     }
 
     pub(super) fn gateways(

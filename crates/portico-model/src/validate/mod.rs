@@ -51,9 +51,9 @@ impl Document {
         v.named_values(&self.named_values);
         let policy_certificates = v.policies(self);
         let certificates = v.certificates(&self.certificates);
-        v.policy_certificates(&policy_certificates, &self.certificates, &certificates);
-        v.backend_certificates(&self.backends, &certificates);
-        v.gateways(&self.gateways, &api_ids, &certificates);
+        v.policy_certificates(&policy_certificates, &certificates);
+        v.backend_certificates(&self.backends, &certificates.keyed);
+        v.gateways(&self.gateways, &api_ids, &certificates.keyed);
         if v.errors.is_empty() {
             Ok(())
         } else {

@@ -5,8 +5,8 @@
 //! path; secret named values never appear in them. The certificates `authentication-certificate`
 //! names are collected here and checked once the certificates have been read.
 
+use super::gateways::KnownCertificates;
 use super::Validator;
-use crate::certificates::Certificate;
 use crate::document::Document;
 use crate::errors::ConfigError;
 use portico_policy::policies::CertificateRef;
@@ -14,7 +14,7 @@ use portico_policy::{
     ErrorSite, NamedValue, NamedValues, Policy, PolicyError, PolicyNode, PolicySet, Position,
     Scope, Section, Source,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// A certificate a policy names for backend mTLS, and where (`origin` is the fragment or
 /// scope the element was written in).
@@ -89,40 +89,24 @@ impl Validator {
 
     /// Each certificate `authentication-certificate` names must exist and hold its private key:
     /// caught here, a bad reference is refused when written instead of stalling every gateway
-    /// that receives it. `keyed` is [`Self::certificates`]'s verdict (id → has a key).
+    /// that receives it. `known` is what [`Self::certificates`] read.
     pub(super) fn policy_certificates(
         &mut self,
         uses: &[CertificateUse],
-        certificates: &[Certificate],
-        keyed: &HashMap<String, bool>,
+        known: &KnownCertificates,
     ) {
-        // Thumbprints are only known once certificates are read; read them only when needed.
-        // Several certificates may share one (a CA uploaded with and without its key): the
-        // gateway presents one with a key, so that is the one that counts.
-        let mut thumbprints: HashMap<String, String> = HashMap::new();
-        if uses
-            .iter()
-            .any(|u| matches!(u.reference, CertificateRef::Thumbprint(_)))
-        {
-            for c in certificates {
-                let Ok(parsed) = c.parse() else { continue };
-                let id = c.id.to_ascii_lowercase();
-                if parsed.key.is_some() || !thumbprints.contains_key(&parsed.info.thumbprint) {
-                    thumbprints.insert(parsed.info.thumbprint, id);
-                }
-            }
-        }
         for u in uses {
             let (named, id) = match &u.reference {
                 CertificateRef::Id(id) => (
                     format!("certificate-id `{id}`"),
                     Some(id.to_ascii_lowercase()),
                 ),
-                CertificateRef::Thumbprint(t) => {
-                    (format!("thumbprint {t}"), thumbprints.get(t).cloned())
-                }
+                CertificateRef::Thumbprint(t) => (
+                    format!("thumbprint {t}"),
+                    known.by_thumbprint.get(t).cloned(),
+                ),
             };
-            let problem = match id.as_ref().map(|id| keyed.get(id)) {
+            let problem = match id.as_ref().map(|id| known.keyed.get(id)) {
                 None | Some(None) => "names no uploaded certificate: upload it first",
                 Some(Some(false)) => "names a certificate without a private key, which cannot authenticate the gateway: upload it with its key",
                 Some(Some(true)) => continue,
