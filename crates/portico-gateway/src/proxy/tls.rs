@@ -6,6 +6,7 @@
 //! (`credentials.certificateIds`) for mTLS.
 
 use crate::runtime::{BackendTlsSettings, TlsVerification};
+use crate::tls::signatures::HandshakeSignatures;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
@@ -95,7 +96,7 @@ impl BackendTls {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(BackendVerifier {
                 webpki,
-                provider: self.provider.clone(),
+                signatures: HandshakeSignatures::of(&self.provider),
                 verification: settings.verification,
             }));
         let mut config = match &settings.identity {
@@ -163,7 +164,7 @@ impl std::hash::Hash for ClientIdentity {
 #[derive(Debug)]
 struct BackendVerifier {
     webpki: Option<Arc<WebPkiServerVerifier>>,
-    provider: Arc<CryptoProvider>,
+    signatures: HandshakeSignatures,
     verification: TlsVerification,
 }
 
@@ -210,12 +211,7 @@ impl ServerCertVerifier for BackendVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -224,18 +220,11 @@ impl ServerCertVerifier for BackendVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }
 

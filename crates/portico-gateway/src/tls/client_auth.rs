@@ -4,9 +4,10 @@
 //! whether the certificate is acceptable. The trusted authorities are offered as hints so
 //! clients with several certificates pick the right one.
 
+use super::signatures::HandshakeSignatures;
 use super::site::ClientTrust;
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
@@ -15,7 +16,7 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub(super) struct OptionalClientCertificate {
     hints: Vec<DistinguishedName>,
-    provider: Arc<CryptoProvider>,
+    signatures: HandshakeSignatures,
 }
 
 impl OptionalClientCertificate {
@@ -29,7 +30,10 @@ impl OptionalClientCertificate {
                 Some(DistinguishedName::from(cert.subject().as_raw().to_vec()))
             })
             .collect();
-        Self { hints, provider }
+        Self {
+            hints,
+            signatures: HandshakeSignatures::of(&provider),
+        }
     }
 }
 
@@ -63,12 +67,7 @@ impl ClientCertVerifier for OptionalClientCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -77,17 +76,10 @@ impl ClientCertVerifier for OptionalClientCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }

@@ -14,6 +14,7 @@ mod client_cert;
 mod client_names;
 mod issuer;
 pub mod local_files;
+pub mod signatures;
 mod site;
 
 pub use catalog::Catalog;
