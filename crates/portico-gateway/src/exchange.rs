@@ -39,6 +39,24 @@ pub struct Exchange {
     pub error: Option<&'static str>,
     pub bytes_in: Arc<AtomicU64>,
     pub bytes_out: u64,
+    /// Work waiting for the final byte counts, run when the exchange ends.
+    pub tally: Option<ByteTally>,
+}
+
+/// Something that needs the bytes a request and its response carried (request + response
+/// body bytes), known only once the response body has been sent.
+pub struct ByteTally(Box<dyn FnOnce(u64) + Send + Sync>);
+
+impl ByteTally {
+    pub fn new(f: impl FnOnce(u64) + Send + Sync + 'static) -> Self {
+        Self(Box::new(f))
+    }
+}
+
+impl std::fmt::Debug for ByteTally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ByteTally")
+    }
 }
 
 /// Status recorded for requests whose client left before an answer existed.
@@ -74,6 +92,7 @@ impl Exchange {
             error: None,
             bytes_in: Arc::new(AtomicU64::new(0)),
             bytes_out: 0,
+            tally: None,
         })
     }
 }
@@ -86,6 +105,9 @@ impl Drop for Exchange {
         }
         let took = self.started.elapsed();
         self.route.record(self.status, took);
+        if let Some(tally) = self.tally.take() {
+            (tally.0)(self.bytes_in.load(Ordering::Relaxed) + self.bytes_out);
+        }
         let Some(log) = &self.telemetry.access_log else {
             return;
         };

@@ -55,7 +55,7 @@ pub struct Shared {
     /// The policies' internal cache: outlives configuration changes, like the pools.
     pub cache: crate::policy::cache::Cache,
     /// Rate-limit and quota counts: outlive configuration changes.
-    pub counters: crate::policy::counters::Counters,
+    pub counters: Arc<crate::policy::counters::Counters>,
     /// The Redis shared with other replicas, if any: counters and the external cache.
     pub redis: Option<Arc<crate::redis::Redis>>,
     /// `limit-concurrency` in-flight counts.
@@ -106,10 +106,10 @@ impl Gateway {
                 runtime: ArcSwapOption::empty(),
                 upstreams,
                 cache: crate::policy::cache::Cache::new(crate::policy::cache::CACHE_CAPACITY),
-                counters: match &redis {
+                counters: Arc::new(match &redis {
                     Some(r) => crate::policy::counters::Counters::shared(r.clone()),
                     None => Default::default(),
-                },
+                }),
                 redis,
                 concurrency: Default::default(),
                 identity: crate::policy::identity::Tokens::new(options.managed_identity),

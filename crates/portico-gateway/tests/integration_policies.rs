@@ -46,6 +46,20 @@ async fn serve<F>(f: F) -> SocketAddr
 where
     F: Fn(&Request<hyper::body::Incoming>) -> (u16, String) + Send + Sync + 'static,
 {
+    let f = Arc::new(f);
+    serve_async(move |req| {
+        let answer = f(&req);
+        async move { answer }
+    })
+    .await
+}
+
+/// [`serve`] with an answer that may take its time.
+async fn serve_async<F, A>(f: F) -> SocketAddr
+where
+    F: Fn(Request<hyper::body::Incoming>) -> A + Send + Sync + 'static,
+    A: std::future::Future<Output = (u16, String)> + Send + 'static,
+{
     use hyper::service::service_fn;
     use hyper_util::rt::{TokioExecutor, TokioIo};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -57,8 +71,9 @@ where
             let f = f.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |req| {
-                    let (status, body) = f(&req);
+                    let answer = f(req);
                     async move {
+                        let (status, body) = answer.await;
                         let mut resp = http::Response::new(full(body));
                         *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
                         resp.headers_mut()
@@ -200,6 +215,73 @@ async fn send_one_way_request_does_not_wait_and_reaches_the_server() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the one-way request never arrived");
+}
+
+/// A server that holds each request until `n` are in at once and then answers them all with
+/// the path asked for: calls sent one after another never get an answer.
+async fn rendezvous_server(n: usize) -> SocketAddr {
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    serve_async(move |req| {
+        let barrier = barrier.clone();
+        async move {
+            barrier.wait().await;
+            (200, format!("\"{}\"", req.uri().path()))
+        }
+    })
+    .await
+}
+
+/// `<wait>` around `send-request`s, then a `return-response` listing `variables`, each as
+/// its body or `-` when unset.
+fn waiting_policy(mode: &str, calls: &[(&str, String)]) -> String {
+    let sends: String = calls
+        .iter()
+        .map(|(name, url)| {
+            format!(r#"<send-request response-variable-name="{name}" timeout="5"><set-url>{url}</set-url></send-request>"#)
+        })
+        .collect();
+    let shown: Vec<String> = calls
+        .iter()
+        .map(|(name, _)| {
+            format!(r#"(context.Variables.ContainsKey("{name}") ? ((IResponse)context.Variables["{name}"]).Body.As<string>() : "-")"#)
+        })
+        .collect();
+    inbound(&format!(
+        r#"<wait for="{mode}">{sends}</wait><return-response><set-body>@({})</set-body></return-response>"#,
+        shown.join(" + \",\" + ")
+    ))
+}
+
+#[tokio::test]
+async fn wait_all_sends_its_calls_side_by_side() {
+    let backend = start_backend().await;
+    let meet = rendezvous_server(3).await;
+    let calls = [
+        ("a", format!("http://{meet}/a")),
+        ("b", format!("http://{meet}/b")),
+        ("c", format!("http://{meet}/c")),
+    ];
+    let gw = TestGateway::start(&api_doc(backend, &waiting_policy("all", &calls))).await;
+    // Sent one at a time, the first call would wait for the other two until its timeout.
+    let a = get(&gw.url("/api/x"), &[]).await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(&a.body[..], br#""/a","/b","/c""#);
+}
+
+#[tokio::test]
+async fn wait_any_stores_the_first_answer_and_leaves_the_rest() {
+    let backend = start_backend().await;
+    let calls = [
+        ("slow", format!("http://{backend}/slow/3000")),
+        ("fast", format!("http://{backend}/fast")),
+    ];
+    let gw = TestGateway::start(&api_doc(backend, &waiting_policy("any", &calls))).await;
+    let a = get(&gw.url("/api/x"), &[]).await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let body = String::from_utf8_lossy(&a.body);
+    let (slow, fast) = body.split_once(",").unwrap();
+    assert_eq!(slow, "-", "for=any went on waiting for the slow call");
+    assert!(fast.contains("/fast"), "{fast}");
 }
 
 #[tokio::test]

@@ -180,6 +180,39 @@ async fn quota_counts_bandwidth_per_subscription() {
 }
 
 #[tokio::test]
+async fn quota_counts_streamed_responses_of_unknown_length() {
+    let gw = keyed_gateway(&inbound(r#"<quota bandwidth="2" renewal-period="0" />"#)).await;
+    let url = gw.url("/api/bytes/3000");
+    let key = [("ocp-apim-subscription-key", "key-one")];
+    // The backend streams 3000 bytes without a Content-Length: counted once the body has
+    // been sent, so the first call passes and a later one finds the 2 KB used up.
+    let first = get(&url, &key).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body.len(), 3000);
+    assert!(
+        first.headers.get("content-length").is_none(),
+        "not a streamed answer"
+    );
+    let mut refused = false;
+    for _ in 0..100 {
+        let a = get(&url, &key).await;
+        if a.status == 403 {
+            assert_apim_error(&a, 403, "Out of bandwidth quota.");
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the streamed bytes were never counted");
+    assert_eq!(
+        get(&url, &[("ocp-apim-subscription-key", "key-two")])
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
 async fn limit_concurrency_holds_the_bound() {
     let gw = gateway(
         r#"<policies><inbound><base/></inbound><backend><limit-concurrency key="all" max-count="2"><forward-request /></limit-concurrency></backend></policies>"#,

@@ -3,13 +3,15 @@
 //! bandwidth quotas, which need the message sizes. Requests whose policies leave nothing
 //! never allocate any of this.
 
-use super::counters::Window;
+use super::counters::{Counters, Window};
 use super::eval::param;
 use super::execute::Run;
 use super::state::ResponsePayload;
+use crate::exchange::ByteTally;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use portico_policy::Param;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// One request's leftovers.
 #[derive(Debug, Default)]
@@ -64,6 +66,7 @@ impl Run<'_, '_> {
             return;
         };
         let pending = std::mem::take(&mut after.pending);
+        let mut unknown_length = Vec::new();
         for p in pending {
             match p {
                 Pending::Count {
@@ -76,27 +79,35 @@ impl Run<'_, '_> {
                     Ok(false) => {}
                     Err(f) => tracing::warn!(message = f.message, "increment-condition failed"),
                 },
-                Pending::Bytes { key, window } => {
-                    let bytes =
-                        self.exchange.bytes_in.load(Ordering::Relaxed) + self.response_len();
-                    self.after().settled.push((key, window, bytes));
-                }
+                Pending::Bytes { key, window } => match self.response_len() {
+                    Some(len) => {
+                        let bytes = self.exchange.bytes_in.load(Ordering::Relaxed) + len;
+                        self.after().settled.push((key, window, bytes));
+                    }
+                    None => unknown_length.push((key, window)),
+                },
             }
+        }
+        if !unknown_length.is_empty() {
+            self.exchange.tally = Some(count_streamed_bytes(
+                self.shared.counters.clone(),
+                unknown_length,
+            ));
         }
     }
 
-    /// The response body's size: buffered, or as its `Content-Length` announces.
-    fn response_len(&self) -> u64 {
+    /// The response body's size: buffered, or as its `Content-Length` announces; `None` for
+    /// a stream of unknown length (chunked, or HTTP/2 without the header).
+    fn response_len(&self) -> Option<u64> {
         let Some(r) = &self.st.response else {
-            return 0;
+            return Some(0);
         };
         match &r.body {
-            ResponsePayload::Buffered(b) => b.len() as u64,
+            ResponsePayload::Buffered(b) => Some(b.len() as u64),
             ResponsePayload::Stream(_) => r
                 .headers
                 .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.parse().ok())
-                .unwrap_or(0),
+                .and_then(|v| v.to_str().ok()?.parse().ok()),
         }
     }
 
@@ -124,4 +135,21 @@ impl Run<'_, '_> {
                 .await;
         }
     }
+}
+
+/// Bandwidth quotas over a response of unknown length: counted with the request's and
+/// response's bytes once the exchange ends (the last byte sent, or the client gone).
+fn count_streamed_bytes(counters: Arc<Counters>, keys: Vec<(String, Window)>) -> ByteTally {
+    ByteTally::new(move |bytes| {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            for (key, window) in keys {
+                // As in commit_after: the answer has gone, so a count that cannot be kept
+                // is lost rather than refused.
+                let _ = counters.increment(&key, window, u64::MAX, bytes).await;
+            }
+        });
+    })
 }

@@ -1,7 +1,6 @@
 //! The policies that run the steps inside them: `limit-concurrency` (at most N requests per
 //! key inside at once, the rest answered 429), `retry` (again while its condition holds,
-//! with a buffered request body so it can be sent again) and `wait` (its children run one
-//! after the other, which gives the same result as APIM's concurrent run for `all`).
+//! with a buffered request body so it can be sent again). `wait` is in [`super::wait`].
 
 use super::eval::{param, text};
 use super::execute::{Flow, Run};

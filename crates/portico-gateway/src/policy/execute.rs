@@ -154,7 +154,7 @@ impl Run<'_, '_> {
     }
 
     /// Brings the bodies a policy of `section` may read into memory.
-    async fn buffer_bodies(&mut self, section: Section) -> Result<(), Failure> {
+    pub(super) async fn buffer_bodies(&mut self, section: Section) -> Result<(), Failure> {
         if matches!(section, Section::Outbound | Section::OnError) {
             if let Some(r) = &mut self.st.response {
                 r.buffer().await.map_err(|e| Failure::body(e, false))?;

@@ -10,7 +10,7 @@
 //! [`query`] (exists-action rules), [`body`] (buffering with a cap), [`eval`] (templates and
 //! typed attributes), [`failure`] (runtime errors and `context.LastError`), [`identity`]
 //! (managed-identity tokens), [`client_cert`] (`validate-client-certificate`), [`backend_certificate`]
-//! (`authentication-certificate`).
+//! (`authentication-certificate`), [`wait`] (calls side by side).
 
 mod access;
 mod after;
@@ -42,6 +42,7 @@ mod send;
 pub mod state;
 mod throttle;
 mod traffic;
+mod wait;
 mod walk;
 
 pub use body::BODY_CAP;

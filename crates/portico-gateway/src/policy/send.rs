@@ -29,6 +29,18 @@ impl FromValue for SendMode {
     }
 }
 
+/// Where a `send-request`'s answer goes once its call is built.
+#[derive(Debug)]
+pub(super) struct Reply {
+    variable: String,
+    ignore_error: bool,
+    timeout: Duration,
+}
+
+/// A built call: ready to send, or already known not to be sendable (a bad URL), which
+/// `ignore-error` may still excuse.
+pub(super) type Outgoing = Result<outcall::Prepared, CallError>;
+
 impl Run<'_, '_> {
     pub(super) async fn send_request(
         &mut self,
@@ -36,16 +48,45 @@ impl Run<'_, '_> {
         certificate: &CallCertificate,
         section: Section,
     ) -> Result<(), Failure> {
-        let name = text(&s.response_variable_name, &mut self.cx())?.into_owned();
+        let (reply, call) = self.start_send(s, certificate, section).await?;
+        let answer = match call {
+            Ok(prepared) => prepared.send().await,
+            Err(e) => Err(e),
+        };
+        self.finish_send(reply, answer)
+    }
+
+    /// Evaluates everything the call needs from the request, so it can be sent while the
+    /// pipeline does something else (`wait` sends several at once).
+    pub(super) async fn start_send(
+        &mut self,
+        s: &SendRequest,
+        certificate: &CallCertificate,
+        section: Section,
+    ) -> Result<(Reply, Outgoing), Failure> {
+        let variable = text(&s.response_variable_name, &mut self.cx())?.into_owned();
         let call = self.build_call(&s.request, certificate, section).await?;
-        let timeout = call.timeout;
-        let value = match outcall::send(call, &self.shared.upstreams).await {
+        let reply = Reply {
+            variable,
+            ignore_error: s.ignore_error,
+            timeout: call.timeout,
+        };
+        Ok((reply, outcall::prepare(call, &self.shared.upstreams)))
+    }
+
+    /// Keeps the answer in its variable, or fails as the policy says.
+    pub(super) fn finish_send(
+        &mut self,
+        reply: Reply,
+        answer: Result<Answer, CallError>,
+    ) -> Result<(), Failure> {
+        let value = match answer {
             Ok(answer) => Value::Message(Arc::new(stored(answer))),
             // APIM: the error is ignored and the variable holds null.
-            Err(_) if s.ignore_error => Value::Null,
-            Err(e) => return Err(failure(e, timeout)),
+            Err(_) if reply.ignore_error => Value::Null,
+            Err(e) => return Err(failure(e, reply.timeout)),
         };
-        self.st.set_variable(&name, value);
+        self.st.set_variable(&reply.variable, value);
         Ok(())
     }
 

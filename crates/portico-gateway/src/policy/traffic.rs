@@ -219,7 +219,7 @@ impl Run<'_, '_> {
                     .await
             }
             Block::Retry { retry, steps } => self.retry(retry, steps, section, site).await,
-            Block::Wait { steps, .. } => Box::pin(self.section(section, steps)).await,
+            Block::Wait { any, steps } => Box::pin(self.wait(*any, steps, section)).await,
         }
     }
 }
