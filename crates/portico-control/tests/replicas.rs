@@ -31,7 +31,7 @@ async fn commit_and_wait(writer: &SqlStore, hub: &Hub, description: &str) -> Dur
         .unwrap();
     assert!(revision > before);
     let view = hub
-        .next(&Audience::Managed, before, LIMIT)
+        .next(&Audience::Managed, before, LIMIT, |_| true)
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("revision {revision} not seen within {LIMIT:?}"));

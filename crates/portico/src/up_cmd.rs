@@ -92,7 +92,7 @@ fn apply_view(view: &View, gateway: &Gateway) -> anyhow::Result<u64> {
 /// Applies every newer view of the managed gateway as the hub publishes it.
 async fn follow_managed(hub: Arc<Hub>, gateway: Gateway, mut applied: u64) {
     loop {
-        match hub.next(&Audience::Managed, applied, HOLD).await {
+        match hub.next(&Audience::Managed, applied, HOLD, |_| true).await {
             Ok(Some(view)) => {
                 applied = view.revision;
                 if let Err(e) = apply_view(&view, &gateway) {

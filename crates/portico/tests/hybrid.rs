@@ -96,10 +96,9 @@ fn a_revoked_token_is_reported_while_serving_and_a_rotated_token_file_is_picked_
     let url = format!("http://{cp}");
     let gw = start_gateway(&url, &args);
     gw.wait_revision(1, Duration::from_secs(20));
-    drop(gw);
 
-    // Regenerating the key revokes the token: a restarted gateway says so loudly and keeps
-    // serving its last configuration.
+    // Regenerating the key revokes the token: the gateway's held request is refused at once
+    // (not when its 30 s hold ends), and it says so loudly while serving its configuration.
     let (status, _, body) = admin(
         cp,
         "POST",
@@ -107,6 +106,15 @@ fn a_revoked_token_is_reported_while_serving_and_a_rotated_token_file_is_picked_
         r#"{"keyType": "primary"}"#,
     );
     assert!((200..300).contains(&status), "{status} {body}");
+    eventually(Duration::from_secs(10), "the refusal reported", || {
+        let (_, ready) = gw.readyz();
+        ready.contains("refused the gateway token")
+            && gw.metrics().contains("portico_control_plane_token_valid 0")
+    });
+    assert_eq!(gw.get("/a/hello"), 200);
+    drop(gw);
+
+    // A gateway started with the revoked token serves its backup and reports the same.
     let gw = start_gateway(&url, &args);
     gw.wait_revision(1, Duration::from_secs(20));
     assert_eq!(gw.get("/a/hello"), 200);

@@ -61,6 +61,9 @@ pub enum HubError {
     NotCompiled,
     #[error("no gateway has id {0:?}; create it (PUT /gateways/{{id}}) or fix the token")]
     UnknownGateway(String),
+    /// The waiting client's credentials stopped being valid (a regenerated key).
+    #[error("the credentials of this request were revoked while it waited")]
+    Revoked,
 }
 
 /// The compiled configuration and the per-audience views cut from it.
@@ -175,17 +178,28 @@ impl Hub {
     }
 
     /// Waits until `audience`'s view is newer than `after`, or `hold` passes (`None`).
+    /// `allowed` is asked again at every compiled revision, so a gateway whose key was
+    /// regenerated while its request waited is refused at once rather than when it asks
+    /// next.
     pub async fn next(
         &self,
         audience: &Audience,
         after: u64,
         hold: Duration,
+        allowed: impl Fn(&Compiled) -> bool,
     ) -> Result<Option<Arc<View>>, HubError> {
         let deadline = Instant::now() + hold;
         // Subscribed before the first look, so a compile between the look and the wait
         // still wakes us.
         let mut compiled = self.latest.subscribe();
         loop {
+            if compiled
+                .borrow_and_update()
+                .as_deref()
+                .is_some_and(|c| !allowed(c))
+            {
+                return Err(HubError::Revoked);
+            }
             match self.view(audience) {
                 Ok(v) if v.revision > after => return Ok(Some(v)),
                 Ok(_) | Err(HubError::NotCompiled) => {}

@@ -12,10 +12,11 @@
 
 use super::compress::{accepts_gzip, MIN_SIZE};
 use super::fleet;
-use super::gateway_auth::authorise;
-use super::hub::{Hub, HubError};
+use super::gateway_auth::{authorise, keys_accept, refused, token_of};
+use super::hub::{Compiled, Hub, HubError};
 use super::per_gateway::Audience;
 use crate::api::{ApiError, ApiState};
+use crate::gateway_token::{self, TokenError};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -67,11 +68,19 @@ async fn config(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorise(state.api.store.as_ref(), &headers, &gateway_id).await?;
+    let token = token_of(&headers).unwrap_or_default();
     let audience = Audience::Gateway(gateway_id);
+    // Held no longer than the token lives, so the gateway learns of the expiry when it asks
+    // again; and refused as soon as a compiled revision no longer accepts the token.
+    let lifetime = gateway_token::expiry_of(token)
+        .map(|e| (e - time::OffsetDateTime::now_utc()).unsigned_abs())
+        .unwrap_or_default();
     let hold = query
         .wait
-        .map_or(state.hold, |w| Duration::from_secs(w).min(state.hold));
-    match state.hub.next(&audience, query.after, hold).await {
+        .map_or(state.hold, |w| Duration::from_secs(w).min(state.hold))
+        .min(lifetime);
+    let allowed = |c: &Compiled| keys_accept(&c.document, token);
+    match state.hub.next(&audience, query.after, hold, allowed).await {
         Ok(Some(view)) => {
             let gzip = view.body.len() >= MIN_SIZE && accepts_gzip(&headers);
             let body = match gzip {
@@ -92,6 +101,7 @@ async fn config(
         }
         Ok(None) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(e @ HubError::UnknownGateway(_)) => Err(ApiError::not_found(e)),
+        Err(HubError::Revoked) => Err(refused(TokenError::BadSignature)),
         Err(e @ HubError::NotCompiled) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
