@@ -11,7 +11,7 @@
 use crate::cli::{AdminTlsArgs, ControlPlaneArgs};
 use crate::gateway_cmd::Signals;
 use anyhow::Context;
-use portico_control::admin_tls::{server_config, TlsListener};
+use portico_control::admin_tls::{server_config, AdminTls, TlsListener};
 use portico_control::api::{router, ApiState};
 use portico_control::distributor::{self, replicas, Hub};
 use portico_control::master_key::{KeySource, MasterKey};
@@ -57,7 +57,7 @@ async fn serve(args: ControlPlaneArgs) -> anyhow::Result<()> {
 }
 
 /// The TLS configuration of `--admin-tls-cert`/`--admin-tls-key`, if given.
-pub fn admin_tls(args: &AdminTlsArgs) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+pub fn admin_tls(args: &AdminTlsArgs) -> anyhow::Result<Option<AdminTls>> {
     match (&args.admin_tls_cert, &args.admin_tls_key) {
         (Some(cert), Some(key)) => Ok(Some(server_config(cert, key)?)),
         (None, None) => Ok(None),
@@ -70,13 +70,13 @@ pub fn admin_tls(args: &AdminTlsArgs) -> anyhow::Result<Option<Arc<rustls::Serve
 /// Serves `app` on `listener`, over TLS when `tls` is given, until `shutdown` completes.
 pub async fn serve_admin(
     listener: tokio::net::TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<AdminTls>,
     app: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     match tls {
-        Some(config) => {
-            axum::serve(TlsListener::new(listener, config)?, app)
+        Some(tls) => {
+            axum::serve(TlsListener::new(listener, tls)?, app)
                 .with_graceful_shutdown(shutdown)
                 .await
         }

@@ -1,7 +1,8 @@
 //! The control plane over HTTPS (`--admin-tls-cert`/`--admin-tls-key`), end to end with a CA
 //! and server certificate made by rcgen: plain HTTP is not served, the `portico` CLI reaches it
 //! with `--ca`, and a gateway with `--control-plane-ca` syncs and heartbeats while one without
-//! it refuses the certificate, says why, and stays not ready.
+//! it refuses the certificate, says why, and stays not ready. A renewed certificate written
+//! over the files is served by new handshakes without a restart; a broken one is not.
 
 mod common;
 #[path = "hybrid/support.rs"]
@@ -103,6 +104,20 @@ fn https(
     let status = out[9..12].parse().unwrap();
     let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
     (version, status, body)
+}
+
+/// Whether a TLS handshake with `cp` succeeds for a client configured by `config`.
+fn handshake_succeeds(cp: SocketAddr, config: Arc<rustls::ClientConfig>) -> bool {
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let mut conn = rustls::ClientConnection::new(config, name).unwrap();
+    let mut tcp = TcpStream::connect(cp).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    while conn.is_handshaking() {
+        if conn.complete_io(&mut tcp).is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// `portico ARGS…` with the admin token; returns success, stdout and stderr.
@@ -264,4 +279,55 @@ fn portico_up_serves_its_management_api_over_https() {
     );
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("echo"), "{body}");
+}
+
+#[test]
+fn a_renewed_certificate_is_served_without_a_restart_and_a_broken_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_pki(dir.path());
+    let cp = free_addr();
+    let database = format!("sqlite://{}/portico.db", dir.path().display());
+    let _control = start_control_plane_with(
+        &database,
+        cp,
+        &[
+            "--admin-tls-cert",
+            pki.cert.to_str().unwrap(),
+            "--admin-tls-key",
+            pki.key.to_str().unwrap(),
+        ],
+        &[],
+        Stdio::null(),
+    );
+    let first = tls_client(&pki.ca, &[&rustls::version::TLS13]);
+    assert!(handshake_succeeds(cp, first.clone()));
+
+    // Renewal by another CA, so the two certificates cannot be mistaken for each other:
+    // written beside the served files and renamed over them, key first, as tools do.
+    let next_dir = dir.path().join("next");
+    std::fs::create_dir(&next_dir).unwrap();
+    let next = make_pki(&next_dir);
+    let renewed = tls_client(&next.ca, &[&rustls::version::TLS13]);
+    assert!(!handshake_succeeds(cp, renewed.clone()));
+    std::fs::rename(&next.key, &pki.key).unwrap();
+    std::fs::rename(&next.cert, &pki.cert).unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "the renewed certificate served",
+        || handshake_succeeds(cp, renewed.clone()),
+    );
+    assert!(!handshake_succeeds(cp, first));
+    let (_, status, _) = https(cp, renewed.clone(), "GET", "/apis", "");
+    assert_eq!(status, 200);
+
+    // A broken renewal (the key of another certificate) is not taken: the last good
+    // certificate keeps being served after the files were checked again.
+    let other_dir = dir.path().join("other");
+    std::fs::create_dir(&other_dir).unwrap();
+    let other = make_pki(&other_dir);
+    std::fs::rename(&other.key, &pki.key).unwrap();
+    std::thread::sleep(portico_control::admin_tls::RELOAD_CHECK * 3);
+    assert!(handshake_succeeds(cp, renewed.clone()));
+    let (_, status, _) = https(cp, renewed, "GET", "/apis", "");
+    assert_eq!(status, 200);
 }

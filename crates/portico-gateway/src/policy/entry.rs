@@ -86,34 +86,35 @@ pub async fn run(
         started: routed.started,
         clock: SystemTime::now,
     };
-    let rng = seed(&exchange.request_id, routed.started);
-    let st = RequestState {
-        method: parts.method,
-        headers: parts.headers,
-        body: RequestPayload::Stream(body),
-        path: routed.suffix.to_owned(),
-        query: routed.query.map(str::to_owned),
-        backend: api.backend.clone(),
-        params,
-        variables: Vec::new(),
-        response: None,
-        last_error: None,
-        cache_miss: None,
-        after: None,
-        upgrade,
-        backend_certificate: None,
-    };
-    let run = Run {
-        st,
+    // Built inside the await, not in `let`s: a moved-from local still takes room in this
+    // function's future, which is boxed and moved per request.
+    Run {
+        rng: seed(&exchange.request_id, routed.started),
+        st: RequestState {
+            method: parts.method,
+            headers: parts.headers,
+            body: RequestPayload::Stream(body),
+            path: routed.suffix.to_owned(),
+            query: routed.query.map(str::to_owned),
+            backend: api.backend.clone(),
+            params,
+            variables: Vec::new(),
+            response: None,
+            last_error: None,
+            cache_miss: None,
+            after: None,
+            upgrade,
+            backend_certificate: None,
+        },
         env: &env,
         shared,
         exchange,
         key_header: &api.key_header,
         client: routed.client,
         upgrade: routed.upgrade,
-        rng,
-    };
-    run.run(plan).await
+    }
+    .run(plan)
+    .await
 }
 
 /// A per-request seed for `new Random()` and `Guid.NewGuid()`.

@@ -70,7 +70,8 @@ impl Run<'_, '_> {
             return Ok(());
         }
         if plan.backend.is_empty() {
-            self.forward(None)
+            // Boxed, as every forward in a pipeline (see `section`).
+            Box::pin(self.forward(None))
                 .await
                 .map_err(|f| (f, default_forward_site()))?;
         } else if self.section(Section::Backend, &plan.backend).await? == Flow::Stop {
@@ -104,7 +105,9 @@ impl Run<'_, '_> {
                         stack.push(branch.iter());
                     }
                 }
-                Action::Forward(f) => self.forward(Some(f)).await.map_err(failed)?,
+                // Boxed: the forwarding future is 2.6 KiB; inline, it would be part of every
+                // section's and on-error's future, which are built and moved per request.
+                Action::Forward(f) => Box::pin(self.forward(Some(f))).await.map_err(failed)?,
                 Action::Traffic(t) => {
                     if self.traffic(t, &step.site).await.map_err(failed)? == Flow::Stop {
                         return Ok(Flow::Stop);
@@ -125,7 +128,10 @@ impl Run<'_, '_> {
                 | Action::CacheStore(_)
                 | Action::ManagedIdentity(_)
                 | Action::ValidateClientCertificate(_) => {
-                    if self.dispatch(&step.action, section).await.map_err(failed)? == Flow::Stop {
+                    // Boxed: these policies' futures (JWT keys, cache, calls) are large, and
+                    // awaited inline they would size every request's pipeline future.
+                    let dispatched = Box::pin(self.dispatch(&step.action, section)).await;
+                    if dispatched.map_err(failed)? == Flow::Stop {
                         return Ok(Flow::Stop);
                     }
                 }
