@@ -43,8 +43,11 @@ impl Run<'_, '_> {
                 self.st.set_variable(&v.name, value);
             }
             Action::AuthenticationCertificate(c) => self.st.backend_certificate = Some(c.clone()),
-            Action::SetHeader(h) => {
-                let (name, values) = self.header_args(h)?;
+            Action::SetHeader(h, parsed) => {
+                let (name, values) = match parsed {
+                    Some(name) => (name.clone(), self.texts(&h.values)?),
+                    None => self.header_args(h)?,
+                };
                 let target = if to_response(section) {
                     &mut self.response().headers
                 } else {

@@ -77,7 +77,8 @@ pub enum Action {
         otherwise: Vec<Step>,
     },
     SetVariable(SetVariable),
-    SetHeader(SetHeader),
+    /// With the name parsed once when it is a literal header name.
+    SetHeader(SetHeader, Option<http::HeaderName>),
     SetQuery(SetHeader),
     SetMethod(Template),
     SetStatus(SetStatus),
@@ -230,7 +231,13 @@ fn lower_node(
             Action::Choose { whens, otherwise }
         }
         Policy::SetVariable(v) => Action::SetVariable(v.clone()),
-        Policy::SetHeader(h) => Action::SetHeader(h.clone()),
+        Policy::SetHeader(h) => Action::SetHeader(
+            h.clone(),
+            // An invalid literal is left for run time, which reports it as APIM would.
+            h.name
+                .as_literal()
+                .and_then(|n| http::HeaderName::from_bytes(n.as_bytes()).ok()),
+        ),
         Policy::SetQueryParameter(q) => Action::SetQuery(q.clone()),
         Policy::SetMethod(m) => Action::SetMethod(m.clone()),
         Policy::SetStatus(s) => Action::SetStatus(s.clone()),
