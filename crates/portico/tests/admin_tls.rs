@@ -52,6 +52,18 @@ fn make_pki(dir: &Path) -> Pki {
     pki
 }
 
+/// `portico control-plane` on SQLite in `dir`, serving HTTPS on `cp` with `pki`'s files.
+fn start_https_control_plane(dir: &Path, pki: &Pki, cp: SocketAddr) -> Process {
+    let database = format!("sqlite://{}/portico.db", dir.display());
+    let tls = [
+        "--admin-tls-cert",
+        pki.cert.to_str().unwrap(),
+        "--admin-tls-key",
+        pki.key.to_str().unwrap(),
+    ];
+    start_control_plane_with(&database, cp, &tls, &[], Stdio::null())
+}
+
 /// A rustls client trusting only `ca`, limited to `versions`.
 fn tls_client(
     ca: &Path,
@@ -142,19 +154,7 @@ fn the_control_plane_serves_https_only_and_gateways_need_its_ca() {
     let pki = make_pki(dir.path());
     let (_echo, backend) = start_echo();
     let cp = free_addr();
-    let database = format!("sqlite://{}/portico.db", dir.path().display());
-    let _control = start_control_plane_with(
-        &database,
-        cp,
-        &[
-            "--admin-tls-cert",
-            pki.cert.to_str().unwrap(),
-            "--admin-tls-key",
-            pki.key.to_str().unwrap(),
-        ],
-        &[],
-        Stdio::null(),
-    );
+    let _control = start_https_control_plane(dir.path(), &pki, cp);
     let server = format!("https://{cp}");
 
     // Plain HTTP gets no HTTP answer.
@@ -286,19 +286,7 @@ fn a_renewed_certificate_is_served_without_a_restart_and_a_broken_one_is_not() {
     let dir = tempfile::tempdir().unwrap();
     let pki = make_pki(dir.path());
     let cp = free_addr();
-    let database = format!("sqlite://{}/portico.db", dir.path().display());
-    let _control = start_control_plane_with(
-        &database,
-        cp,
-        &[
-            "--admin-tls-cert",
-            pki.cert.to_str().unwrap(),
-            "--admin-tls-key",
-            pki.key.to_str().unwrap(),
-        ],
-        &[],
-        Stdio::null(),
-    );
+    let _control = start_https_control_plane(dir.path(), &pki, cp);
     let first = tls_client(&pki.ca, &[&rustls::version::TLS13]);
     assert!(handshake_succeeds(cp, first.clone()));
 

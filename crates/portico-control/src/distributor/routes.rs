@@ -68,6 +68,10 @@ async fn config(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorise(state.api.store.as_ref(), &headers, &gateway_id).await?;
+    // The store's revision once the token was accepted: a compiled configuration at least
+    // this new that refuses the token means the key changed since (or the gateway went). An
+    // older one may simply predate the key or gateway the token was made with.
+    let accepted_at = state.api.store.revision().await?;
     let token = token_of(&headers).unwrap_or_default();
     let audience = Audience::Gateway(gateway_id);
     // Held no longer than the token lives, so the gateway learns of the expiry when it asks
@@ -79,7 +83,7 @@ async fn config(
         .wait
         .map_or(state.hold, |w| Duration::from_secs(w).min(state.hold))
         .min(lifetime);
-    let allowed = |c: &Compiled| keys_accept(&c.document, token);
+    let allowed = |c: &Compiled| c.revision < accepted_at || keys_accept(&c.document, token);
     match state.hub.next(&audience, query.after, hold, allowed).await {
         Ok(Some(view)) => {
             let gzip = view.body.len() >= MIN_SIZE && accepts_gzip(&headers);
