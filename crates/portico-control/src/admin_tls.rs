@@ -114,13 +114,15 @@ fn load(cert_file: &Path, key_file: &Path) -> Result<Arc<CertifiedKey>, TlsSetup
     Ok(Arc::new(certified))
 }
 
-/// What a renewal changes: both files' modification times and sizes (unreadable: `None`).
-type Stamp = [Option<(SystemTime, u64)>; 2];
+/// What a renewal changes: each file's inode (a file renamed over it), modification time
+/// and size; `None` while unreadable.
+type Stamp = [Option<(u64, SystemTime, u64)>; 2];
 
 fn stamp(c: &AdminCertificate) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
     [&c.cert_file, &c.key_file].map(|f| {
         let m = std::fs::metadata(f).ok()?;
-        Some((m.modified().ok()?, m.len()))
+        Some((m.ino(), m.modified().ok()?, m.len()))
     })
 }
 

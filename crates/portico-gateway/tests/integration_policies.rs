@@ -285,6 +285,23 @@ async fn wait_any_stores_the_first_answer_and_leaves_the_rest() {
 }
 
 #[tokio::test]
+async fn wait_any_ends_with_the_first_child_run_in_place() {
+    let backend = start_backend().await;
+    let policy = inbound(&format!(
+        r#"<wait for="any">
+             <send-request response-variable-name="slow" timeout="5"><set-url>http://{backend}/slow/3000</set-url></send-request>
+             <choose><when condition="@(true)"><set-variable name="first" value="ran" /></when></choose>
+             <choose><when condition="@(true)"><set-variable name="second" value="ran" /></when></choose>
+           </wait>
+           <return-response><set-body>@(string.Join(",", new[] {{ "slow", "first", "second" }}.Select(n => context.Variables.ContainsKey(n) ? n : "-")))</set-body></return-response>"#
+    ));
+    let gw = TestGateway::start(&api_doc(backend, &policy)).await;
+    let a = get(&gw.url("/api/x"), &[]).await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(&a.body[..], b"-,first,-");
+}
+
+#[tokio::test]
 async fn cache_values_round_trip_default_and_remove() {
     let backend = start_backend().await;
     let policy = inbound(

@@ -3,7 +3,7 @@
 //! reason: malformed, expired, or signed with a regenerated key), and may only be used on its
 //! own gateway's paths (403 otherwise). The fleet view takes the admin token (`crate::api::check_admin`).
 //! A held config request checks its token again against every newly compiled configuration
-//! ([`keys_accept`]), so regenerating a key refuses waiting gateways at once.
+//! ([`recheck`]), so regenerating a key refuses waiting gateways at once.
 
 use crate::api::ApiError;
 use crate::gateway_token::{self, TokenError};
@@ -19,25 +19,28 @@ pub fn token_of(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.strip_prefix("GatewayKey "))
 }
 
-/// Whether `token` still verifies against its gateway's keys in `document` (false once the
-/// gateway is gone or the key that signed it was regenerated, or the token expired).
-pub fn keys_accept(document: &Document, token: &str) -> bool {
-    let Ok(claimed) = gateway_token::gateway_id_of(token) else {
-        return false;
-    };
-    let Some(gateway) = document
+/// Checks `token` again against its gateway's keys in `document`: refused once the key that
+/// signed it was regenerated or it expired. A gateway missing from `document` is left to the
+/// caller, which answers that it does not exist.
+pub fn recheck(document: &Document, token: &str) -> Result<(), TokenError> {
+    let claimed = gateway_token::gateway_id_of(token)?;
+    match document
         .gateways
         .iter()
         .find(|g| g.id.eq_ignore_ascii_case(claimed))
-    else {
-        return false;
-    };
-    let keys: Vec<&str> = [&gateway.primary_key, &gateway.secondary_key]
-        .into_iter()
-        .flatten()
-        .map(|k| k.expose())
-        .collect();
-    gateway_token::verify(token, &keys, time::OffsetDateTime::now_utc()).is_ok()
+    {
+        Some(g) => verify(
+            token,
+            [&g.primary_key, &g.secondary_key].map(|k| k.as_ref().map(|k| k.expose())),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Verifies `token` now against a gateway's two keys (either may be unset).
+fn verify(token: &str, keys: [Option<&str>; 2]) -> Result<(), TokenError> {
+    let keys: Vec<&str> = keys.into_iter().flatten().collect();
+    gateway_token::verify(token, &keys, time::OffsetDateTime::now_utc()).map(drop)
 }
 
 /// The gateway id the request is authorised for (its canonical spelling from the path).
@@ -60,11 +63,8 @@ pub async fn authorise(
             "the token names gateway {claimed:?}, which does not exist"
         ))
     })?;
-    let keys: Vec<&str> = ["primaryKey", "secondaryKey"]
-        .iter()
-        .filter_map(|k| stored.properties[*k].as_str())
-        .collect();
-    gateway_token::verify(token, &keys, time::OffsetDateTime::now_utc()).map_err(refused)?;
+    let keys = ["primaryKey", "secondaryKey"].map(|k| stored.properties[k].as_str());
+    verify(token, keys).map_err(refused)?;
     if !claimed.eq_ignore_ascii_case(path_gateway) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -140,6 +140,11 @@ impl Hub {
     /// The current view for `audience`.
     pub fn view(&self, audience: &Audience) -> Result<Arc<View>, HubError> {
         let compiled = self.latest.borrow().clone().ok_or(HubError::NotCompiled)?;
+        self.view_at(&compiled, audience)
+    }
+
+    /// `audience`'s view of `compiled`.
+    fn view_at(&self, compiled: &Compiled, audience: &Audience) -> Result<Arc<View>, HubError> {
         let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
         let previous = views.get(audience).cloned();
         if let Some(v) = previous

@@ -12,7 +12,7 @@
 
 use super::compress::{accepts_gzip, MIN_SIZE};
 use super::fleet;
-use super::gateway_auth::{authorise, keys_accept, refused, token_of};
+use super::gateway_auth::{authorise, recheck, refused, token_of};
 use super::hub::{Compiled, Hub, HubError};
 use super::per_gateway::Audience;
 use crate::api::{ApiError, ApiState};
@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// The longest a config request is held. Gateways time out their request well after this.
@@ -77,13 +77,21 @@ async fn config(
     // Held no longer than the token lives, so the gateway learns of the expiry when it asks
     // again; and refused as soon as a compiled revision no longer accepts the token.
     let lifetime = gateway_token::expiry_of(token)
-        .map(|e| (e - time::OffsetDateTime::now_utc()).unsigned_abs())
+        .ok()
+        .and_then(|e| Duration::try_from(e - time::OffsetDateTime::now_utc()).ok())
         .unwrap_or_default();
     let hold = query
         .wait
         .map_or(state.hold, |w| Duration::from_secs(w).min(state.hold))
         .min(lifetime);
-    let allowed = |c: &Compiled| c.revision < accepted_at || keys_accept(&c.document, token);
+    let refusal = OnceLock::new();
+    let allowed = |c: &Compiled| {
+        let outcome = match c.revision < accepted_at {
+            true => Ok(()),
+            false => recheck(&c.document, token),
+        };
+        outcome.map_err(|e| refusal.set(e)).is_ok()
+    };
     match state.hub.next(&audience, query.after, hold, allowed).await {
         Ok(Some(view)) => {
             let gzip = view.body.len() >= MIN_SIZE && accepts_gzip(&headers);
@@ -105,7 +113,9 @@ async fn config(
         }
         Ok(None) => Ok(StatusCode::NO_CONTENT.into_response()),
         Err(e @ HubError::UnknownGateway(_)) => Err(ApiError::not_found(e)),
-        Err(HubError::Revoked) => Err(refused(TokenError::BadSignature)),
+        Err(HubError::Revoked) => Err(refused(
+            refusal.into_inner().unwrap_or(TokenError::BadSignature),
+        )),
         Err(e @ HubError::NotCompiled) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",

@@ -125,15 +125,15 @@ impl Run<'_, '_> {
         let Some(after) = self.st.after.as_mut() else {
             return;
         };
-        for (key, window, cost) in std::mem::take(&mut after.settled) {
-            // The answer has gone: a count that cannot be kept (Redis unavailable, failing
-            // closed) is lost rather than refused.
-            let _ = self
-                .shared
-                .counters
-                .increment(&key, window, u64::MAX, cost)
-                .await;
-        }
+        add_counts(&self.shared.counters, std::mem::take(&mut after.settled)).await;
+    }
+}
+
+/// Adds counts after the answer has gone: a count that cannot be kept (Redis unavailable,
+/// failing closed) is lost rather than refused.
+async fn add_counts(counters: &Counters, counts: Vec<(String, Window, u64)>) {
+    for (key, window, cost) in counts {
+        let _ = counters.increment(&key, window, u64::MAX, cost).await;
     }
 }
 
@@ -141,15 +141,11 @@ impl Run<'_, '_> {
 /// response's bytes once the exchange ends (the last byte sent, or the client gone).
 fn count_streamed_bytes(counters: Arc<Counters>, keys: Vec<(String, Window)>) -> ByteTally {
     ByteTally::new(move |bytes| {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        runtime.spawn(async move {
-            for (key, window) in keys {
-                // As in commit_after: the answer has gone, so a count that cannot be kept
-                // is lost rather than refused.
-                let _ = counters.increment(&key, window, u64::MAX, bytes).await;
-            }
-        });
+        let counts = keys.into_iter().map(|(k, w)| (k, w, bytes)).collect();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(async move { add_counts(&counters, counts).await })),
+            // Only an exchange dropped with the runtime itself (shutdown) gets here.
+            Err(_) => tracing::debug!("streamed bytes not counted: the runtime has stopped"),
+        }
     })
 }

@@ -47,6 +47,8 @@ pub enum CallError {
     Unreachable(String),
     #[error("the answer from {0} is larger than a policy may buffer or broke off")]
     Body(String),
+    #[error("the call was cancelled: the gateway is shutting down")]
+    Cancelled,
 }
 
 /// Where a URL goes: the pooled target and the path and query to ask for.

@@ -49,10 +49,7 @@ impl Run<'_, '_> {
         section: Section,
     ) -> Result<(), Failure> {
         let (reply, call) = self.start_send(s, certificate, section).await?;
-        let answer = match call {
-            Ok(prepared) => prepared.send().await,
-            Err(e) => Err(e),
-        };
+        let answer = async { call?.send().await }.await;
         self.finish_send(reply, answer)
     }
 
